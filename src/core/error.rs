@@ -1,0 +1,230 @@
+//! The one error type every operation returns, and the message format users already know.
+//!
+//! Messages follow the module this package replaces: `Failed to <operation> user metadata:
+//! <reason>`. The structured fields (`code`, `status`, `clerk_trace_id`, `retry_after`, Clerk's
+//! `errors`) are what callers should branch on; the message is for people.
+
+use serde::{Deserialize, Serialize};
+
+/// The eight operations, named as they appear in error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Update,
+    Get,
+    Merge,
+    RemoveKeys,
+    SetKey,
+    SetKeys,
+    GetKey,
+    HasKey,
+    Clear,
+}
+
+impl Operation {
+    /// The words that follow "Failed to" in a message.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Operation::Update => "update",
+            Operation::Get => "get",
+            Operation::Merge => "merge",
+            Operation::RemoveKeys => "remove keys from",
+            Operation::SetKey => "set key in",
+            Operation::SetKeys => "set keys in",
+            Operation::GetKey => "get key from",
+            Operation::HasKey => "check key in",
+            Operation::Clear => "clear",
+        }
+    }
+
+    /// Parses the operation name used across the JS boundary.
+    pub fn from_name(name: &str) -> Option<Operation> {
+        Some(match name {
+            "update" => Operation::Update,
+            "get" => Operation::Get,
+            "merge" => Operation::Merge,
+            "removeKeys" => Operation::RemoveKeys,
+            "setKey" => Operation::SetKey,
+            "setKeys" => Operation::SetKeys,
+            "getKey" => Operation::GetKey,
+            "hasKey" => Operation::HasKey,
+            "clear" => Operation::Clear,
+            _ => return None,
+        })
+    }
+}
+
+/// What went wrong, as a stable machine-readable code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// No secret key was configured (`CLERK_SECRET_KEY` unset or empty).
+    MissingSecretKey,
+    /// The secret key is not of Clerk's form (`sk_test_…` / `sk_live_…`).
+    InvalidSecretKey,
+    /// The API URL is not an absolute `https:` URL (or `http:` on a loopback host).
+    InvalidApiUrl,
+    /// An argument was refused before anything was sent.
+    InvalidArgument,
+    /// `fetch` itself failed: DNS, connection refused or reset, TLS.
+    Network,
+    /// The per-request timeout or the total deadline passed.
+    Timeout,
+    /// The caller's `AbortSignal` fired.
+    Aborted,
+    /// A response arrived but is not what Clerk sends (HTML, truncated JSON, missing fields).
+    InvalidResponse,
+    /// Clerk answered with an error; the code is Clerk's own (`resource_not_found`, …), or
+    /// `http_<status>` when the body carried none.
+    Api(String),
+}
+
+impl ErrorKind {
+    /// The `code` field seen by JS callers.
+    pub fn code(&self) -> &str {
+        match self {
+            ErrorKind::MissingSecretKey => "missing_secret_key",
+            ErrorKind::InvalidSecretKey => "invalid_secret_key",
+            ErrorKind::InvalidApiUrl => "invalid_api_url",
+            ErrorKind::InvalidArgument => "invalid_argument",
+            ErrorKind::Network => "network_error",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Aborted => "aborted",
+            ErrorKind::InvalidResponse => "invalid_response",
+            ErrorKind::Api(code) => code,
+        }
+    }
+}
+
+/// One entry of the `errors` array of a Clerk error body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ClerkErrorEntry {
+    #[serde(default)]
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long_message: Option<String>,
+    #[serde(default)]
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<serde_json::Value>,
+}
+
+/// A failure, before it is tied to the operation that met it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Error {
+    pub kind: ErrorKind,
+    /// Human-readable; never contains the secret key.
+    pub reason: String,
+    /// HTTP status, when a response arrived.
+    pub status: Option<u16>,
+    pub clerk_trace_id: Option<String>,
+    /// Seconds, from `Retry-After`.
+    pub retry_after: Option<u32>,
+    pub errors: Vec<ClerkErrorEntry>,
+    /// How many requests were sent for this operation (0 when refused before sending).
+    pub attempts: u32,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, reason: impl Into<String>) -> Error {
+        Error {
+            kind,
+            reason: reason.into(),
+            status: None,
+            clerk_trace_id: None,
+            retry_after: None,
+            errors: Vec::new(),
+            attempts: 0,
+        }
+    }
+
+    /// Shorthand for the most common failure: an argument refused before sending.
+    pub fn invalid_argument(reason: impl Into<String>) -> Error {
+        Error::new(ErrorKind::InvalidArgument, reason)
+    }
+
+    pub fn code(&self) -> &str {
+        self.kind.code()
+    }
+
+    /// The full message for an operation, e.g. `Failed to update user metadata: User not found`.
+    pub fn message(&self, operation: Operation) -> String {
+        let mut message = format!(
+            "Failed to {} user metadata: {}",
+            operation.verb(),
+            self.reason
+        );
+        if self.attempts > 1 {
+            message.push_str(&format!(" (after {} attempts)", self.attempts));
+        }
+        message
+    }
+
+    /// Whether the request may have reached Clerk's servers and changed state.
+    ///
+    /// Used to decide what a cache may still trust after a failure.
+    pub fn is_before_send(&self) -> bool {
+        self.attempts == 0
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.reason, self.code())
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_follows_the_seed_format() {
+        let error = Error::new(
+            ErrorKind::Api("resource_not_found".into()),
+            "User not found",
+        );
+        assert_eq!(
+            error.message(Operation::Update),
+            "Failed to update user metadata: User not found"
+        );
+        assert_eq!(
+            error.message(Operation::RemoveKeys),
+            "Failed to remove keys from user metadata: User not found"
+        );
+        assert_eq!(error.code(), "resource_not_found");
+    }
+
+    #[test]
+    fn message_reports_attempts_only_when_retried() {
+        let mut error = Error::new(
+            ErrorKind::Api("too_many_requests".into()),
+            "Rate limit exceeded",
+        );
+        error.attempts = 1;
+        assert!(!error.message(Operation::Merge).contains("attempts"));
+        error.attempts = 3;
+        assert_eq!(
+            error.message(Operation::Merge),
+            "Failed to merge user metadata: Rate limit exceeded (after 3 attempts)"
+        );
+    }
+
+    #[test]
+    fn every_operation_name_round_trips() {
+        for name in [
+            "update",
+            "get",
+            "merge",
+            "removeKeys",
+            "setKey",
+            "setKeys",
+            "getKey",
+            "hasKey",
+            "clear",
+        ] {
+            assert!(Operation::from_name(name).is_some(), "{name}");
+        }
+        assert_eq!(Operation::from_name("delete"), None);
+    }
+}

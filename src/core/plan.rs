@@ -1,0 +1,182 @@
+//! The request each operation sends: method, path and body, decided without any I/O.
+//!
+//! Bodies follow `UpdateUserMetadata` in Clerk's OpenAPI (2026-05-12): an object whose only
+//! members are `public_metadata`, `private_metadata` and `unsafe_metadata`, each an object.
+
+use serde_json::{Map, Value};
+
+use super::error::Error;
+use super::validate;
+use super::MetadataKind;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Patch,
+    Put,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Patch => "PATCH",
+            Method::Put => "PUT",
+        }
+    }
+
+    /// Writes share Clerk's per-user limit of 10 requests per 10 seconds.
+    pub fn is_write(self) -> bool {
+        !matches!(self, Method::Get)
+    }
+}
+
+/// One HTTP request, ready for the transport.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestPlan {
+    pub method: Method,
+    /// Starts with `/v1/users/`; the user id is validated, so it can never escape this path.
+    pub path: String,
+    pub body: Option<String>,
+    /// The validated user id, for the per-user rate limit.
+    pub user_id: String,
+}
+
+/// `GET /v1/users/{id}`: the whole user, from which one metadata field is read.
+pub fn get_user(user_id: &str) -> Result<RequestPlan, Error> {
+    let user_id = validate::user_id(user_id)?;
+    Ok(RequestPlan {
+        method: Method::Get,
+        path: format!("/v1/users/{user_id}"),
+        body: None,
+        user_id: user_id.to_owned(),
+    })
+}
+
+/// `PATCH /v1/users/{id}/metadata`: Clerk deep-merges `patch` into the stored field.
+pub fn merge(
+    user_id: &str,
+    kind: MetadataKind,
+    patch: Map<String, Value>,
+    max_bytes: usize,
+) -> Result<RequestPlan, Error> {
+    metadata_write(Method::Patch, user_id, kind, patch, max_bytes, "metadata")
+}
+
+/// `PUT /v1/users/{id}/metadata`: Clerk replaces the field with `metadata` in full.
+pub fn replace(
+    user_id: &str,
+    kind: MetadataKind,
+    metadata: Map<String, Value>,
+    max_bytes: usize,
+) -> Result<RequestPlan, Error> {
+    metadata_write(Method::Put, user_id, kind, metadata, max_bytes, "metadata")
+}
+
+/// Builds a write, refusing a field larger than Clerk's limit before anything is sent.
+pub fn metadata_write(
+    method: Method,
+    user_id: &str,
+    kind: MetadataKind,
+    metadata: Map<String, Value>,
+    max_bytes: usize,
+    what: &str,
+) -> Result<RequestPlan, Error> {
+    let user_id = validate::user_id(user_id)?;
+    let field = Value::Object(metadata);
+    let field_len = serialized_len(&field);
+    validate::metadata_size(field_len, max_bytes, what)?;
+    let mut body = Map::with_capacity(1);
+    body.insert(kind.field().to_owned(), field);
+    Ok(RequestPlan {
+        method,
+        path: format!("/v1/users/{user_id}/metadata"),
+        body: Some(Value::Object(body).to_string()),
+        user_id: user_id.to_owned(),
+    })
+}
+
+fn serialized_len(value: &Value) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Writing to a counter cannot fail, and a Value always serializes.
+    match serde_json::to_writer(&mut counter, value) {
+        Ok(()) => counter.0,
+        Err(_) => usize::MAX,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn object(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(object) => object,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn get_reads_the_user() {
+        let plan = get_user("user_1").unwrap();
+        assert_eq!(plan.method, Method::Get);
+        assert_eq!(plan.path, "/v1/users/user_1");
+        assert_eq!(plan.body, None);
+        assert!(!plan.method.is_write());
+    }
+
+    #[test]
+    fn writes_conform_to_update_user_metadata() {
+        let plan = merge(
+            "user_1",
+            MetadataKind::Public,
+            object(json!({"role": "admin"})),
+            8192,
+        )
+        .unwrap();
+        assert_eq!(plan.method, Method::Patch);
+        assert_eq!(plan.path, "/v1/users/user_1/metadata");
+        assert_eq!(
+            plan.body.as_deref(),
+            Some(r#"{"public_metadata":{"role":"admin"}}"#)
+        );
+        let plan = replace("user_1", MetadataKind::Private, Map::new(), 8192).unwrap();
+        assert_eq!(plan.method, Method::Put);
+        assert_eq!(plan.body.as_deref(), Some(r#"{"private_metadata":{}}"#));
+        assert!(plan.method.is_write());
+    }
+
+    #[test]
+    fn oversized_metadata_is_refused_before_sending() {
+        let big = object(json!({"blob": "x".repeat(9000)}));
+        let error = replace("user_1", MetadataKind::Public, big, 8192).unwrap_err();
+        assert_eq!(error.code(), "invalid_argument");
+        assert!(error.reason.contains("9011 bytes"), "{}", error.reason);
+        assert_eq!(error.attempts, 0);
+    }
+
+    #[test]
+    fn size_counts_utf8_bytes_of_the_field_alone() {
+        // {"k":"é"} is 10 bytes in UTF-8.
+        let metadata = object(json!({"k": "é"}));
+        assert!(replace("u", MetadataKind::Public, metadata.clone(), 10).is_ok());
+        assert!(replace("u", MetadataKind::Public, metadata, 9).is_err());
+    }
+
+    #[test]
+    fn bad_user_ids_never_produce_a_plan() {
+        assert!(get_user("../users").is_err());
+        assert!(merge("a/b", MetadataKind::Public, Map::new(), 8192).is_err());
+    }
+}

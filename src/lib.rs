@@ -1,0 +1,19 @@
+//! clerk-metadata-wasm: manage a Clerk user's metadata through Clerk's Backend API.
+//!
+//! The crate is split so that every decision can be tested natively:
+//! - [`core`]: pure Rust (no wasm, no I/O): configuration, input validation, the request each
+//!   operation needs, Clerk's deep-merge rules, response and error parsing, retry and rate-limit
+//!   policy. Tested with `cargo test`.
+//! - `transport` (wasm only): sends a [`core::plan::RequestPlan`] through the host's `fetch`, with
+//!   timeouts, retries and the client-side rate limiter.
+//! - `convert` (wasm only): JS values to JSON and back, refusing what JSON cannot hold.
+//! - `bindings` (wasm only): the exported `WasmClient`, a few lines per operation.
+
+pub mod core;
+
+#[cfg(target_arch = "wasm32")]
+mod bindings;
+#[cfg(target_arch = "wasm32")]
+mod convert;
+#[cfg(target_arch = "wasm32")]
+mod transport;
