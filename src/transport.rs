@@ -1,1 +1,319 @@
+//! Sends a [`RequestPlan`] through the host's `fetch`: the global one, looked up at call time (so
+//! tests and users can replace it), or one injected into the client.
+//!
+//! Nothing here assumes a window or Node: `fetch`, `setTimeout`, `clearTimeout`, `AbortSignal`
+//! and `Date` exist in Node, Deno, Bun, workerd, edge runtimes and browsers alike. This module
+//! owns every wait (rate limiter, backoff) and every deadline; what to do is decided in the core.
 
+use std::cell::RefCell;
+
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortSignal, Response};
+
+use crate::core::config::{Config, API_VERSION, USER_AGENT};
+use crate::core::error::{Error, ErrorKind};
+use crate::core::limiter::RateLimiter;
+use crate::core::plan::RequestPlan;
+use crate::core::response::{self, HttpResponse, MAX_RESPONSE_BYTES};
+use crate::core::retry::{Decision, RetryPolicy};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `fetch`, resolved when called rather than captured at load time.
+    #[wasm_bindgen(js_name = fetch, catch)]
+    fn global_fetch(url: &str, init: &Object) -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(callback: &Function, ms: f64) -> JsValue;
+
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(handle: &JsValue);
+
+    #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout, catch)]
+    fn abort_signal_timeout(ms: f64) -> Result<AbortSignal, JsValue>;
+
+    #[wasm_bindgen(js_namespace = AbortSignal, js_name = any, catch)]
+    fn abort_signal_any(signals: &Array) -> Result<AbortSignal, JsValue>;
+}
+
+/// How the client sends: which fetch, how patiently, and at what pace.
+pub struct Transport {
+    fetch: Option<Function>,
+    timeout_ms: f64,
+    retry: RetryPolicy,
+    limiter: RefCell<RateLimiter>,
+}
+
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+fn set(target: &Object, key: &str, value: &JsValue) {
+    // Setting a data property on a fresh plain object cannot throw.
+    let _ = Reflect::set(target, &JsValue::from_str(key), value);
+}
+
+impl Transport {
+    pub fn new(
+        fetch: Option<Function>,
+        timeout_ms: f64,
+        retry: RetryPolicy,
+        limiter: RateLimiter,
+    ) -> Transport {
+        Transport {
+            fetch,
+            timeout_ms,
+            retry,
+            limiter: RefCell::new(limiter),
+        }
+    }
+
+    /// Sends the plan, waiting for the rate limiter and retrying transient failures.
+    /// A 2xx response is returned as is; anything else becomes an [`Error`] with `attempts` set.
+    pub async fn execute(
+        &self,
+        config: &Config,
+        plan: &RequestPlan,
+        signal: Option<&AbortSignal>,
+    ) -> Result<HttpResponse, Error> {
+        let started = now();
+        let mut attempts = 0u32;
+        loop {
+            if plan.method.is_write() {
+                let at = self
+                    .limiter
+                    .borrow_mut()
+                    .reserve_user_write(now(), &plan.user_id);
+                self.wait_until(at, started, attempts, signal).await?;
+            }
+            let at = self.limiter.borrow_mut().reserve_instance(now());
+            self.wait_until(at, started, attempts, signal).await?;
+
+            attempts += 1;
+            let mut error = match self.send_once(config, plan, signal).await {
+                Ok(response) if response.is_success() => return Ok(response),
+                Ok(response) => response::api_error(&response),
+                Err(error) => error,
+            };
+            error.attempts = attempts;
+            match self
+                .retry
+                .decide(attempts, &error, now() - started, js_sys::Math::random())
+            {
+                Decision::Retry { delay_ms } => {
+                    self.wait_until(now() + delay_ms, started, attempts, signal)
+                        .await?
+                }
+                Decision::GiveUp => return Err(error),
+            }
+        }
+    }
+
+    /// Sleeps until `at`, unless the caller aborts or the operation's deadline would pass.
+    async fn wait_until(
+        &self,
+        at: f64,
+        started: f64,
+        attempts: u32,
+        signal: Option<&AbortSignal>,
+    ) -> Result<(), Error> {
+        check_aborted(signal, attempts)?;
+        let delay = at - now();
+        if delay <= 0.0 {
+            return Ok(());
+        }
+        if at - started > self.retry.deadline_ms {
+            let mut error = Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "the rate limiter or a retry would wait past the {} ms deadline",
+                    self.retry.deadline_ms
+                ),
+            );
+            error.attempts = attempts;
+            return Err(error);
+        }
+        sleep(delay, signal).await;
+        check_aborted(signal, attempts)
+    }
+
+    async fn send_once(
+        &self,
+        config: &Config,
+        plan: &RequestPlan,
+        caller_signal: Option<&AbortSignal>,
+    ) -> Result<HttpResponse, Error> {
+        let network = |reason: String| Error::new(ErrorKind::Network, reason);
+        let timeout_signal = abort_signal_timeout(self.timeout_ms).ok();
+        let signal = match (caller_signal, &timeout_signal) {
+            (Some(caller), Some(timeout)) => abort_signal_any(&Array::of2(caller, timeout)).ok(),
+            (Some(caller), None) => Some(caller.clone()),
+            (None, timeout) => timeout.clone(),
+        };
+
+        let headers = Object::new();
+        set(
+            &headers,
+            "authorization",
+            &config.secret_key.bearer().into(),
+        );
+        set(&headers, "clerk-api-version", &API_VERSION.into());
+        set(&headers, "user-agent", &USER_AGENT.into());
+        set(&headers, "accept", &"application/json".into());
+        let init = Object::new();
+        set(&init, "method", &plan.method.as_str().into());
+        if let Some(body) = &plan.body {
+            set(&headers, "content-type", &"application/json".into());
+            set(&init, "body", &body.into());
+        }
+        set(&init, "headers", &headers);
+        if let Some(signal) = &signal {
+            set(&init, "signal", signal);
+        }
+
+        let url = config.url(&plan.path);
+        let called = match &self.fetch {
+            Some(fetch) => fetch.call2(&JsValue::UNDEFINED, &JsValue::from_str(&url), &init),
+            None => global_fetch(&url, &init),
+        };
+        let failed = |cause: JsValue| {
+            classify_rejection(
+                &cause,
+                caller_signal,
+                timeout_signal.as_ref(),
+                self.timeout_ms,
+            )
+        };
+        let returned = called.map_err(failed)?;
+        let response = JsFuture::from(Promise::resolve(&returned))
+            .await
+            .map_err(failed)?;
+        if !response.is_object() || !Reflect::has(&response, &"status".into()).unwrap_or(false) {
+            return Err(Error::new(
+                ErrorKind::InvalidResponse,
+                "fetch resolved with something that is not a Response",
+            ));
+        }
+        // Structural, not `instanceof`: an injected fetch may bring its own Response class.
+        let response: Response = response.unchecked_into();
+        let headers = response.headers();
+        let header = |name: &str| headers.get(name).ok().flatten();
+        let mut result = HttpResponse {
+            status: response.status(),
+            content_type: header("content-type"),
+            retry_after: header("retry-after"),
+            cf_ray: header("cf-ray"),
+            body: String::new(),
+        };
+        let declared_len =
+            header("content-length").and_then(|len| len.trim().parse::<usize>().ok());
+        if declared_len.is_some_and(|len| len > MAX_RESPONSE_BYTES) {
+            if let Some(body) = response.body() {
+                let _ = body.cancel();
+            }
+            return Err(too_large(result.status, declared_len.unwrap_or_default()));
+        }
+        let text = response.text().map_err(failed)?;
+        let text = JsFuture::from(text).await.map_err(failed)?;
+        result.body = text
+            .as_string()
+            .ok_or_else(|| network("the response body could not be read as text".into()))?;
+        if result.body.len() > MAX_RESPONSE_BYTES {
+            return Err(too_large(result.status, result.body.len()));
+        }
+        Ok(result)
+    }
+}
+
+fn too_large(status: u16, bytes: usize) -> Error {
+    let mut error = Error::new(
+        ErrorKind::InvalidResponse,
+        format!(
+            "unexpected response from Clerk (HTTP {status}): the body is {bytes} bytes, over the {MAX_RESPONSE_BYTES}-byte limit"
+        ),
+    );
+    error.status = Some(status);
+    error
+}
+
+fn check_aborted(signal: Option<&AbortSignal>, attempts: u32) -> Result<(), Error> {
+    match signal {
+        Some(signal) if signal.aborted() => {
+            let mut error = Error::new(
+                ErrorKind::Aborted,
+                "the operation was aborted by its AbortSignal",
+            );
+            error.attempts = attempts;
+            Err(error)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Names why `fetch` (or reading the body) failed: the caller's abort, our timeout, or the network.
+fn classify_rejection(
+    cause: &JsValue,
+    caller_signal: Option<&AbortSignal>,
+    timeout_signal: Option<&AbortSignal>,
+    timeout_ms: f64,
+) -> Error {
+    if caller_signal.is_some_and(AbortSignal::aborted) {
+        return Error::new(
+            ErrorKind::Aborted,
+            "the operation was aborted by its AbortSignal",
+        );
+    }
+    if timeout_signal.is_some_and(AbortSignal::aborted) {
+        return Error::new(
+            ErrorKind::Timeout,
+            format!("no complete response within {timeout_ms} ms"),
+        );
+    }
+    Error::new(
+        ErrorKind::Network,
+        format!("network error: {}", describe_js_error(cause)),
+    )
+}
+
+/// `message` of a JS error and of its `cause` (undici puts the useful part there), no stack.
+fn describe_js_error(error: &JsValue) -> String {
+    let message_of = |value: &JsValue| {
+        Reflect::get(value, &"message".into())
+            .ok()
+            .and_then(|message| message.as_string())
+            .filter(|message| !message.is_empty())
+    };
+    let mut text = message_of(error)
+        .or_else(|| error.as_string())
+        .unwrap_or_else(|| "fetch failed".into());
+    if let Some(cause) = Reflect::get(error, &"cause".into())
+        .ok()
+        .filter(JsValue::is_object)
+    {
+        if let Some(cause_message) = message_of(&cause) {
+            text.push_str(&format!(" ({cause_message})"));
+        }
+    }
+    text
+}
+
+/// Resolves after `ms`, or as soon as `signal` aborts, leaving no timer or listener behind.
+async fn sleep(ms: f64, signal: Option<&AbortSignal>) {
+    let mut timer = JsValue::UNDEFINED;
+    let mut wake: Option<Function> = None;
+    let promise = Promise::new(&mut |resolve, _reject| {
+        timer = set_timeout(&resolve, ms);
+        if let Some(signal) = signal {
+            let _ = signal.add_event_listener_with_callback("abort", &resolve);
+        }
+        wake = Some(resolve);
+    });
+    let _ = JsFuture::from(promise).await;
+    clear_timeout(&timer);
+    if let (Some(signal), Some(wake)) = (signal, wake) {
+        let _ = signal.remove_event_listener_with_callback("abort", &wake);
+    }
+}

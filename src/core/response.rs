@@ -166,7 +166,7 @@ pub fn api_error(response: &HttpResponse) -> Error {
 /// ignored (no clock to compare it with here), and a negative or absurd value is dropped.
 pub fn parse_retry_after(raw: &str) -> Option<u32> {
     let seconds: f64 = raw.trim().parse().ok()?;
-    if !seconds.is_finite() || seconds < 0.0 || seconds > 86_400.0 {
+    if !seconds.is_finite() || !(0.0..=86_400.0).contains(&seconds) {
         return None;
     }
     Some(seconds.ceil() as u32)

@@ -1,0 +1,376 @@
+/**
+ * The public API: a drop-in for `convex/utils/clerk.ts` (the eight functions, same names and
+ * call shapes), a factory for explicit configuration, and the error class.
+ *
+ * This file only adapts: every check, request and parse happens in the wasm core. What lives here
+ * is what only the host knows: where configuration comes from (`process.env` at call time) and
+ * how errors become instances of an exported class.
+ */
+import { newWasmClient, type WasmClient, type WasmClientOptions } from "./wasm.js";
+
+/** Any JSON value. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * The shape of a user's public metadata as your app sees it. Augment it to type your own keys:
+ *
+ * ```ts
+ * declare module "clerk-metadata-wasm" {
+ *   interface PublicMetadata { role?: "customer" | "store_owner" | "admin"; permissions?: string[] }
+ * }
+ * ```
+ */
+export interface PublicMetadata {
+  [key: string]: unknown;
+}
+
+/**
+ * Metadata passed in. Checked at run time: plain objects, arrays, strings, finite numbers,
+ * booleans, `null` and `Date`s only; `undefined` members are dropped as `JSON.stringify` does.
+ */
+export type MetadataInput = Record<string, unknown>;
+
+/** The three metadata fields of a Clerk user. */
+export type MetadataKind = "public" | "private" | "unsafe";
+
+/** The operation named in an error. */
+export type MetadataOperation =
+  | "update"
+  | "get"
+  | "merge"
+  | "removeKeys"
+  | "setKey"
+  | "setKeys"
+  | "getKey"
+  | "hasKey"
+  | "clear";
+
+/** Codes set by this package; any other code is Clerk's own (e.g. `resource_not_found`). */
+export type ClerkMetadataErrorCode =
+  | "missing_secret_key"
+  | "invalid_secret_key"
+  | "invalid_api_url"
+  | "invalid_argument"
+  | "browser_not_allowed"
+  | "network_error"
+  | "timeout"
+  | "aborted"
+  | "invalid_response"
+  | "resource_not_found"
+  | "too_many_requests"
+  | "clerk_key_invalid"
+  | "form_param_value_invalid"
+  | "form_param_exceeds_allowed_size"
+  | (string & {});
+
+/** One entry of Clerk's `errors` array, camelCased as `@clerk/backend` does. */
+export interface ClerkApiErrorEntry {
+  code: string;
+  message: string;
+  longMessage?: string;
+  meta?: Record<string, unknown>;
+}
+
+/** Fields of a {@link ClerkMetadataError}. */
+export interface ClerkMetadataErrorFields {
+  code: ClerkMetadataErrorCode;
+  operation?: MetadataOperation;
+  status?: number;
+  clerkTraceId?: string;
+  retryAfter?: number;
+  errors?: readonly ClerkApiErrorEntry[];
+  attempts?: number;
+}
+
+/**
+ * Every failure of this package. Its message follows the original module:
+ * `Failed to <operation> user metadata: <reason>`; branch on `code` and `status`, not the text.
+ */
+export class ClerkMetadataError extends Error {
+  override readonly name = "ClerkMetadataError";
+  /** Clerk's code (`resource_not_found`, `too_many_requests`, …) or ours (`missing_secret_key`, …). */
+  readonly code: ClerkMetadataErrorCode;
+  /** Which operation failed. */
+  readonly operation: MetadataOperation | undefined;
+  /** The HTTP status, when a response arrived. */
+  readonly status: number | undefined;
+  /** Clerk's trace id (`clerk_trace_id`, else the `cf-ray` header), for Clerk support. */
+  readonly clerkTraceId: string | undefined;
+  /** Seconds to wait, from `Retry-After` (429 responses). */
+  readonly retryAfter: number | undefined;
+  /** Clerk's error entries, as sent. */
+  readonly errors: readonly ClerkApiErrorEntry[];
+  /** Requests sent for this operation; 0 when it was refused before sending. */
+  readonly attempts: number;
+
+  constructor(message: string, fields: ClerkMetadataErrorFields) {
+    super(message);
+    this.code = fields.code;
+    this.operation = fields.operation;
+    this.status = fields.status;
+    this.clerkTraceId = fields.clerkTraceId;
+    this.retryAfter = fields.retryAfter;
+    this.errors = fields.errors ?? [];
+    this.attempts = fields.attempts ?? 0;
+  }
+
+  /** A plain object for logs: every field, never the secret key (no error ever holds it). */
+  toJSON(): ClerkMetadataErrorFields & { name: string; message: string } {
+    return {
+      name: this.name,
+      message: this.message,
+      code: this.code,
+      operation: this.operation,
+      status: this.status,
+      clerkTraceId: this.clerkTraceId,
+      retryAfter: this.retryAfter,
+      errors: this.errors,
+      attempts: this.attempts,
+    };
+  }
+}
+
+/** Options of {@link createClerkMetadataClient}. All optional. */
+export interface ClerkMetadataClientOptions {
+  /** Clerk secret key (`sk_test_…` / `sk_live_…`). Default: `CLERK_SECRET_KEY`, read at call time. */
+  secretKey?: string;
+  /** Backend API origin. Default: `CLERK_API_URL`, else `https://api.clerk.com`. */
+  apiUrl?: string;
+  /** The fetch to use. Default: the global `fetch`, looked up at each call. */
+  fetch?: (input: string, init: RequestInit) => Promise<Response>;
+  /** Per-request timeout in ms (default 10 000). */
+  timeoutMs?: number;
+  /** Retries after the first attempt for 429, 5xx, network errors and timeouts (default 2; 0 disables). */
+  maxRetries?: number;
+  /** Upper bound for a whole operation, retries and waits included, in ms (default 60 000). */
+  deadlineMs?: number;
+  /** A 429 whose `Retry-After` is longer than this is returned at once instead of waited for (default 15 000 ms). */
+  maxRetryAfterMs?: number;
+  /** First backoff ceiling in ms, doubled per retry, full jitter (default 200). */
+  retryBaseDelayMs?: number;
+  /** Refuse metadata whose JSON is larger than this many bytes before sending (default 8192, Clerk's limit). */
+  maxMetadataBytes?: number;
+  /**
+   * Client-side rate limiting that queues requests to stay within Clerk's limits (default: on,
+   * 10 writes / 10 s per user and 100 or 1000 requests / 10 s per instance). `false` turns it off.
+   */
+  rateLimit?:
+    | false
+    | {
+        userWrites?: false | { requests: number; windowMs: number };
+        instance?: false | { requests: number; windowMs: number };
+      };
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Aborts the call (and any wait for a retry or the rate limiter); it fails with code `aborted`. */
+  signal?: AbortSignal;
+}
+
+/** The eight functions of `convex/utils/clerk.ts`. */
+export interface PublicMetadataFunctions {
+  /** Replaces the user's public metadata with `metadata` (`PUT`). */
+  updateUserPublicMetadata(userId: string, metadata: MetadataInput, options?: CallOptions): Promise<void>;
+  /** The user's public metadata (`{}` when empty). */
+  getUserPublicMetadata<T extends object = PublicMetadata>(userId: string, options?: CallOptions): Promise<T>;
+  /** Deep-merges `metadata` into the stored metadata on Clerk's side; a `null` member removes that key. */
+  mergeUserPublicMetadata(userId: string, metadata: MetadataInput, options?: CallOptions): Promise<void>;
+  /** Removes these keys in one request; an empty list sends nothing. */
+  removeUserPublicMetadataKeys(userId: string, keysToRemove: readonly string[], options?: CallOptions): Promise<void>;
+  /** Sets `metadata[key]` to exactly `value` (an object replaces, it is not merged), leaving other keys alone. */
+  setUserPublicMetadataKey(userId: string, key: string, value: unknown, options?: CallOptions): Promise<void>;
+  /** The value under `key`, or `undefined` when absent (`false`, `0`, `""`, `null` are returned as stored). */
+  getUserPublicMetadataKey<K extends string>(
+    userId: string,
+    key: K,
+    options?: CallOptions,
+  ): Promise<PublicMetadata[K] | undefined>;
+  /** Whether `key` is present, whatever its value. */
+  hasUserPublicMetadataKey(userId: string, key: string, options?: CallOptions): Promise<boolean>;
+  /** Empties the user's public metadata. */
+  clearUserPublicMetadata(userId: string, options?: CallOptions): Promise<void>;
+}
+
+/** The same operations for any of the three metadata fields. */
+export interface MetadataFieldClient {
+  get<T extends object = Record<string, unknown>>(userId: string, options?: CallOptions): Promise<T>;
+  getKey(userId: string, key: string, options?: CallOptions): Promise<unknown>;
+  hasKey(userId: string, key: string, options?: CallOptions): Promise<boolean>;
+  replace(userId: string, metadata: MetadataInput, options?: CallOptions): Promise<void>;
+  merge(userId: string, metadata: MetadataInput, options?: CallOptions): Promise<void>;
+  removeKeys(userId: string, keys: readonly string[], options?: CallOptions): Promise<void>;
+  setKey(userId: string, key: string, value: unknown, options?: CallOptions): Promise<void>;
+  /** Sets several keys to exactly these values in one write. */
+  setKeys(userId: string, entries: MetadataInput, options?: CallOptions): Promise<void>;
+  clear(userId: string, options?: CallOptions): Promise<void>;
+}
+
+/** A configured client: the eight functions, plus every field's operations. */
+export interface ClerkMetadataClient extends PublicMetadataFunctions {
+  /** Sets several public keys to exactly these values in one write. */
+  setUserPublicMetadataKeys(userId: string, entries: MetadataInput, options?: CallOptions): Promise<void>;
+  readonly public: MetadataFieldClient;
+  readonly private: MetadataFieldClient;
+  readonly unsafe: MetadataFieldClient;
+}
+
+interface WasmErrorShape {
+  name?: unknown;
+  message?: unknown;
+  code?: unknown;
+  operation?: unknown;
+  status?: unknown;
+  clerkTraceId?: unknown;
+  retryAfter?: unknown;
+  errors?: unknown;
+  attempts?: unknown;
+}
+
+/** Turns the core's rejection into a {@link ClerkMetadataError}; anything else passes through. */
+function toClerkError(error: unknown): never {
+  if (error instanceof Error && error.name === "ClerkMetadataError" && !(error instanceof ClerkMetadataError)) {
+    const shape = error as WasmErrorShape;
+    throw new ClerkMetadataError(error.message, {
+      code: typeof shape.code === "string" ? shape.code : "unknown",
+      operation: typeof shape.operation === "string" ? (shape.operation as MetadataOperation) : undefined,
+      status: typeof shape.status === "number" ? shape.status : undefined,
+      clerkTraceId: typeof shape.clerkTraceId === "string" ? shape.clerkTraceId : undefined,
+      retryAfter: typeof shape.retryAfter === "number" ? shape.retryAfter : undefined,
+      errors: Array.isArray(shape.errors) ? (shape.errors as ClerkApiErrorEntry[]) : [],
+      attempts: typeof shape.attempts === "number" ? shape.attempts : 0,
+    });
+  }
+  throw error;
+}
+
+function field(wasm: WasmClient, kind: MetadataKind): MetadataFieldClient {
+  const call = <T>(promise: Promise<T>): Promise<T> => promise.catch(toClerkError);
+  return {
+    get: (userId, options) => call(wasm.get(kind, userId, options?.signal)),
+    getKey: (userId, key, options) => call(wasm.getKey(kind, userId, key, options?.signal)),
+    hasKey: (userId, key, options) => call(wasm.hasKey(kind, userId, key, options?.signal)),
+    replace: (userId, metadata, options) => call(wasm.replace(kind, userId, metadata, options?.signal)),
+    merge: (userId, metadata, options) => call(wasm.merge(kind, userId, metadata, options?.signal)),
+    removeKeys: (userId, keys, options) => call(wasm.removeKeys(kind, userId, keys, options?.signal)),
+    setKey: (userId, key, value, options) => call(wasm.setKey(kind, userId, key, value, options?.signal)),
+    setKeys: (userId, entries, options) => call(wasm.setKeys(kind, userId, entries, options?.signal)),
+    clear: (userId, options) => call(wasm.clear(kind, userId, options?.signal)),
+  };
+}
+
+/** Reads an environment variable where there is a `process.env` (Node, Bun, Deno, Convex). */
+function env(name: string): string | undefined {
+  const host = globalThis as { process?: { env?: Record<string, string | undefined> } };
+  return host.process?.env?.[name];
+}
+
+/**
+ * A client with explicit configuration. Options it does not set fall back to `CLERK_SECRET_KEY`
+ * and `CLERK_API_URL` as they are when the client is created. Throws only for malformed options
+ * (a wrong type, a negative timeout); a missing or malformed key is reported by each call.
+ */
+export function createClerkMetadataClient(options: ClerkMetadataClientOptions = {}): ClerkMetadataClient {
+  const wasmOptions: WasmClientOptions = {
+    ...options,
+    secretKey: options.secretKey ?? env("CLERK_SECRET_KEY"),
+    apiUrl: options.apiUrl ?? env("CLERK_API_URL"),
+  };
+  let wasm: WasmClient;
+  try {
+    wasm = newWasmClient(wasmOptions);
+  } catch (error) {
+    toClerkError(error);
+  }
+  const fields = {
+    public: field(wasm, "public"),
+    private: field(wasm, "private"),
+    unsafe: field(wasm, "unsafe"),
+  };
+  const pub = fields.public;
+  return {
+    ...fields,
+    updateUserPublicMetadata: (userId, metadata, callOptions) => pub.replace(userId, metadata, callOptions),
+    getUserPublicMetadata: <T extends object = PublicMetadata>(userId: string, callOptions?: CallOptions) =>
+      pub.get<T>(userId, callOptions),
+    mergeUserPublicMetadata: (userId, metadata, callOptions) => pub.merge(userId, metadata, callOptions),
+    removeUserPublicMetadataKeys: (userId, keys, callOptions) => pub.removeKeys(userId, keys, callOptions),
+    setUserPublicMetadataKey: (userId, key, value, callOptions) => pub.setKey(userId, key, value, callOptions),
+    setUserPublicMetadataKeys: (userId, entries, callOptions) => pub.setKeys(userId, entries, callOptions),
+    getUserPublicMetadataKey: <K extends string>(userId: string, key: K, callOptions?: CallOptions) =>
+      pub.getKey(userId, key, callOptions) as Promise<PublicMetadata[K] | undefined>,
+    hasUserPublicMetadataKey: (userId, key, callOptions) => pub.hasKey(userId, key, callOptions),
+    clearUserPublicMetadata: (userId, callOptions) => pub.clear(userId, callOptions),
+  };
+}
+
+let cached: { secretKey: string | undefined; apiUrl: string | undefined; client: ClerkMetadataClient } | undefined;
+
+/**
+ * The client behind the eight top-level functions: configured from the environment as it is at
+ * each call (so a key set after import is seen), and reused while the environment is unchanged
+ * (so its rate limiter sees every call).
+ */
+export function defaultClient(): ClerkMetadataClient {
+  const secretKey = env("CLERK_SECRET_KEY");
+  const apiUrl = env("CLERK_API_URL");
+  if (cached === undefined || cached.secretKey !== secretKey || cached.apiUrl !== apiUrl) {
+    cached = { secretKey, apiUrl, client: createClerkMetadataClient({ secretKey, apiUrl }) };
+  }
+  return cached.client;
+}
+
+/** Replaces the user's public metadata completely (`PUT /v1/users/{id}/metadata`). */
+export function updateUserPublicMetadata(userId: string, metadata: MetadataInput, options?: CallOptions): Promise<void> {
+  return defaultClient().updateUserPublicMetadata(userId, metadata, options);
+}
+
+/** The user's complete public metadata (`{}` when empty). */
+export function getUserPublicMetadata<T extends object = PublicMetadata>(userId: string, options?: CallOptions): Promise<T> {
+  return defaultClient().getUserPublicMetadata<T>(userId, options);
+}
+
+/**
+ * Merges `metadata` into the stored metadata in one `PATCH`; Clerk deep-merges on its side, so
+ * concurrent merges of different keys never lose each other. Nested objects merge too, and a key
+ * set to `null` is removed.
+ */
+export function mergeUserPublicMetadata(userId: string, metadata: MetadataInput, options?: CallOptions): Promise<void> {
+  return defaultClient().mergeUserPublicMetadata(userId, metadata, options);
+}
+
+/** Removes these keys in one request (an empty list sends nothing). */
+export function removeUserPublicMetadataKeys(
+  userId: string,
+  keysToRemove: readonly string[],
+  options?: CallOptions,
+): Promise<void> {
+  return defaultClient().removeUserPublicMetadataKeys(userId, keysToRemove, options);
+}
+
+/**
+ * Sets `metadata[key]` to exactly `value`, leaving every other key untouched, in one write. An
+ * object value replaces the stored one (it is not merged into it); that case reads first.
+ */
+export function setUserPublicMetadataKey(userId: string, key: string, value: unknown, options?: CallOptions): Promise<void> {
+  return defaultClient().setUserPublicMetadataKey(userId, key, value, options);
+}
+
+/** The value under `key`, or `undefined` when the key is absent. */
+export function getUserPublicMetadataKey<K extends string>(
+  userId: string,
+  key: K,
+  options?: CallOptions,
+): Promise<PublicMetadata[K] | undefined> {
+  return defaultClient().getUserPublicMetadataKey(userId, key, options);
+}
+
+/** Whether `key` is present in the user's public metadata, whatever its value. */
+export function hasUserPublicMetadataKey(userId: string, key: string, options?: CallOptions): Promise<boolean> {
+  return defaultClient().hasUserPublicMetadataKey(userId, key, options);
+}
+
+/** Empties the user's public metadata (`PUT` with `{}`). */
+export function clearUserPublicMetadata(userId: string, options?: CallOptions): Promise<void> {
+  return defaultClient().clearUserPublicMetadata(userId, options);
+}

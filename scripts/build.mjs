@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// Builds the package: the wasm core with wasm-pack (into pkg/), then the bundles and type
+// declarations in dist/. Run through `npm run build`; scripts/setup.sh installs the toolchain.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const run = (command, args, env = {}) =>
+  execFileSync(command, args, { cwd: root, stdio: "inherit", env: { ...process.env, ...env } });
+
+// 1. The wasm core. wasm-opt comes from the npm package binaryen (node_modules/.bin first on PATH):
+//    Debian's older wasm-opt produces modules that crash in Node.
+const cache = join(root, ".cache", "wasm-pack");
+mkdirSync(cache, { recursive: true });
+if (!process.argv.includes("--skip-wasm")) {
+  run("wasm-pack", ["build", "--target", "web", "--release", "--out-dir", "pkg", "--no-pack"], {
+    PATH: `${join(root, "node_modules", ".bin")}:${process.env.HOME}/.cargo/bin:${process.env.PATH}`,
+    WASM_PACK_CACHE: cache,
+  });
+}
+const wasmPath = join(root, "pkg", "clerk_metadata_wasm_bg.wasm");
+const wasmBase64 = readFileSync(wasmPath).toString("base64");
+
+// 2. Bundles: ESM and CJS for each entry, the wasm inlined as base64 (see js/wasm-inline.ts).
+rmSync(join(root, "dist"), { recursive: true, force: true });
+const common = {
+  bundle: true,
+  platform: "neutral",
+  target: "es2022",
+  legalComments: "none",
+  define: { __CLERK_METADATA_WASM_BASE64__: JSON.stringify(wasmBase64) },
+  logLevel: "warning",
+  // The glue's unused async loader mentions import.meta.url; it is tree-shaken out of every bundle.
+  logOverride: { "empty-import-meta": "silent" },
+};
+for (const [entry, platform] of [["index", "neutral"], ["testing", "node"]]) {
+  for (const [format, extension] of [["esm", "mjs"], ["cjs", "cjs"]]) {
+    await esbuild.build({
+      ...common,
+      platform,
+      entryPoints: [join(root, "js", `${entry}.ts`)],
+      format,
+      outfile: join(root, "dist", `${entry}.${extension}`),
+    });
+  }
+}
+
+// 3. Declarations. tsc emits one .d.ts per module into .cache/types; each entry's public surface
+//    lives in one self-contained module (js/client.ts, js/testing.ts), so its declaration file is
+//    copied as the entry's .d.ts and .d.cts (CJS consumers need the .d.cts twin under nodenext).
+const types = join(root, ".cache", "types");
+rmSync(types, { recursive: true, force: true });
+run(join(root, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json", "--outDir", types]);
+for (const [entry, source] of [["index", "client"], ["testing", "testing"]]) {
+  const text = readFileSync(join(types, `${source}.d.ts`), "utf8");
+  if (/^\s*(import|export)[^;]*from\s+["']\./m.test(text)) {
+    throw new Error(`build: ${source}.d.ts imports a relative module; keep each entry's public types in one file`);
+  }
+  writeFileSync(join(root, "dist", `${entry}.d.ts`), text);
+  writeFileSync(join(root, "dist", `${entry}.d.cts`), text);
+}
+const size = (file) => readFileSync(join(root, file)).length;
+console.log(
+  `build: pkg/clerk_metadata_wasm_bg.wasm ${size("pkg/clerk_metadata_wasm_bg.wasm")} B, dist/index.mjs ${size("dist/index.mjs")} B`,
+);
