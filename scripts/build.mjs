@@ -16,7 +16,7 @@ const run = (command, args, env = {}) =>
 const cache = join(root, ".cache", "wasm-pack");
 mkdirSync(cache, { recursive: true });
 if (!process.argv.includes("--skip-wasm")) {
-  run("wasm-pack", ["build", "--target", "web", "--release", "--out-dir", "pkg", "--no-pack"], {
+  run("wasm-pack", ["build", "--target", "web", "--release", "--out-dir", "pkg", "--no-pack", "--no-gitignore"], {
     PATH: `${join(root, "node_modules", ".bin")}:${process.env.HOME}/.cargo/bin:${process.env.PATH}`,
     WASM_PACK_CACHE: cache,
   });
@@ -47,6 +47,15 @@ for (const [entry, platform] of [["index", "neutral"], ["testing", "node"]]) {
     });
   }
 }
+// The command-line tool (`npx clerk-metadata-wasm`), one ESM file with its shebang.
+await esbuild.build({
+  ...common,
+  platform: "node",
+  entryPoints: [join(root, "js", "cli.ts")],
+  format: "esm",
+  outfile: join(root, "dist", "cli.mjs"),
+  banner: { js: "#!/usr/bin/env node" },
+});
 
 // 3. Declarations. tsc emits one .d.ts per module into .cache/types; each entry's public surface
 //    lives in one self-contained module (js/client.ts, js/testing.ts), so its declaration file is

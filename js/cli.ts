@@ -1,0 +1,2 @@
+// Placeholder until the CLI lands; keeps the build's cli entry resolvable.
+export {};

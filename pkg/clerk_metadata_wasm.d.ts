@@ -1,0 +1,117 @@
+/* tslint:disable */
+/* eslint-disable */
+
+/** Options of a WasmClient; see the TypeScript wrapper for the documented public form. */
+export interface WasmClientOptions {
+    secretKey?: string;
+    apiUrl?: string;
+    fetch?: (input: string, init: RequestInit) => Promise<Response>;
+    timeoutMs?: number;
+    maxRetries?: number;
+    deadlineMs?: number;
+    maxRetryAfterMs?: number;
+    retryBaseDelayMs?: number;
+    maxMetadataBytes?: number;
+    rateLimit?: false | { userWrites?: false | { requests: number; windowMs: number }; instance?: false | { requests: number; windowMs: number } };
+}
+
+
+
+/**
+ * A configured client. Cheap to call concurrently: each call clones an `Rc`.
+ */
+export class WasmClient {
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * Empties the field (`PUT {}`).
+     */
+    clear(kind: string, user_id: any, signal?: AbortSignal | null): Promise<any>;
+    /**
+     * One key's value, or `undefined` when the key is absent.
+     */
+    getKey(kind: string, user_id: any, key: any, signal?: AbortSignal | null): Promise<any>;
+    /**
+     * The metadata object of `kind` ("public", "private" or "unsafe"); `{}` when empty.
+     */
+    get(kind: string, user_id: any, signal?: AbortSignal | null): Promise<any>;
+    /**
+     * Whether `key` is an own member of the metadata, whatever its value.
+     */
+    hasKey(kind: string, user_id: any, key: any, signal?: AbortSignal | null): Promise<any>;
+    /**
+     * Deep-merges `metadata` on Clerk's side (`PATCH`); a `null` member removes that key.
+     */
+    merge(kind: string, user_id: any, metadata: any, signal?: AbortSignal | null): Promise<any>;
+    /**
+     * Builds a client. Throws only for malformed options (wrong types, bad numbers); a missing
+     * or malformed secret key or API URL is reported by each call instead, in its own words.
+     */
+    constructor(options?: WasmClientOptions | null);
+    /**
+     * Removes each key in one `PATCH` (`{key: null}`); an empty list sends nothing.
+     */
+    removeKeys(kind: string, user_id: any, keys: any, signal?: AbortSignal | null): Promise<any>;
+    /**
+     * Replaces the whole field with `metadata` (`PUT`).
+     */
+    replace(kind: string, user_id: any, metadata: any, signal?: AbortSignal | null): Promise<any>;
+    /**
+     * Sets one key to exactly `value`, leaving every other key alone (one write).
+     */
+    setKey(kind: string, user_id: any, key: any, value: any, signal?: AbortSignal | null): Promise<any>;
+    /**
+     * Sets several keys to exactly these values in one write; `{}` sends nothing.
+     */
+    setKeys(kind: string, user_id: any, entries: any, signal?: AbortSignal | null): Promise<any>;
+}
+
+export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
+
+export interface InitOutput {
+    readonly memory: WebAssembly.Memory;
+    readonly __wbg_wasmclient_free: (a: number, b: number) => void;
+    readonly wasmclient_clear: (a: number, b: number, c: number, d: any, e: number) => any;
+    readonly wasmclient_get: (a: number, b: number, c: number, d: any, e: number) => any;
+    readonly wasmclient_getKey: (a: number, b: number, c: number, d: any, e: any, f: number) => any;
+    readonly wasmclient_hasKey: (a: number, b: number, c: number, d: any, e: any, f: number) => any;
+    readonly wasmclient_merge: (a: number, b: number, c: number, d: any, e: any, f: number) => any;
+    readonly wasmclient_new: (a: number) => [number, number, number];
+    readonly wasmclient_removeKeys: (a: number, b: number, c: number, d: any, e: any, f: number) => any;
+    readonly wasmclient_replace: (a: number, b: number, c: number, d: any, e: any, f: number) => any;
+    readonly wasmclient_setKey: (a: number, b: number, c: number, d: any, e: any, f: any, g: number) => any;
+    readonly wasmclient_setKeys: (a: number, b: number, c: number, d: any, e: any, f: number) => any;
+    readonly wasm_bindgen__convert__closures_____invoke__h1c63c6372677919a: (a: number, b: number, c: any, d: any) => void;
+    readonly wasm_bindgen__convert__closures_____invoke__hb75119badfe1c789: (a: number, b: number, c: any) => [number, number];
+    readonly __wbindgen_malloc: (a: number, b: number) => number;
+    readonly __wbindgen_realloc: (a: number, b: number, c: number, d: number) => number;
+    readonly __wbindgen_free: (a: number, b: number, c: number) => void;
+    readonly __wbindgen_exn_store: (a: number) => void;
+    readonly __externref_table_alloc: () => number;
+    readonly __wbindgen_externrefs: WebAssembly.Table;
+    readonly __wbindgen_destroy_closure: (a: number, b: number) => void;
+    readonly __externref_table_dealloc: (a: number) => void;
+    readonly __wbindgen_start: () => void;
+}
+
+export type SyncInitInput = BufferSource | WebAssembly.Module;
+
+/**
+ * Instantiates the given `module`, which can either be bytes or
+ * a precompiled `WebAssembly.Module`.
+ *
+ * @param {{ module: SyncInitInput }} module - Passing `SyncInitInput` directly is deprecated.
+ *
+ * @returns {InitOutput}
+ */
+export function initSync(module: { module: SyncInitInput } | SyncInitInput): InitOutput;
+
+/**
+ * If `module_or_path` is {RequestInfo} or {URL}, makes a request and
+ * for everything else, calls `WebAssembly.instantiate` directly.
+ *
+ * @param {{ module_or_path: InitInput | Promise<InitInput> }} module_or_path - Passing `InitInput` directly is deprecated.
+ *
+ * @returns {Promise<InitOutput>}
+ */
+export default function __wbg_init (module_or_path?: { module_or_path: InitInput | Promise<InitInput> } | InitInput | Promise<InitInput>): Promise<InitOutput>;

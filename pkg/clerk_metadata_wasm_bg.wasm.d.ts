@@ -1,0 +1,25 @@
+/* tslint:disable */
+/* eslint-disable */
+export const memory: WebAssembly.Memory;
+export const __wbg_wasmclient_free: (a: number, b: number) => void;
+export const wasmclient_clear: (a: number, b: number, c: number, d: any, e: number) => any;
+export const wasmclient_get: (a: number, b: number, c: number, d: any, e: number) => any;
+export const wasmclient_getKey: (a: number, b: number, c: number, d: any, e: any, f: number) => any;
+export const wasmclient_hasKey: (a: number, b: number, c: number, d: any, e: any, f: number) => any;
+export const wasmclient_merge: (a: number, b: number, c: number, d: any, e: any, f: number) => any;
+export const wasmclient_new: (a: number) => [number, number, number];
+export const wasmclient_removeKeys: (a: number, b: number, c: number, d: any, e: any, f: number) => any;
+export const wasmclient_replace: (a: number, b: number, c: number, d: any, e: any, f: number) => any;
+export const wasmclient_setKey: (a: number, b: number, c: number, d: any, e: any, f: any, g: number) => any;
+export const wasmclient_setKeys: (a: number, b: number, c: number, d: any, e: any, f: number) => any;
+export const wasm_bindgen__convert__closures_____invoke__h1c63c6372677919a: (a: number, b: number, c: any, d: any) => void;
+export const wasm_bindgen__convert__closures_____invoke__hb75119badfe1c789: (a: number, b: number, c: any) => [number, number];
+export const __wbindgen_malloc: (a: number, b: number) => number;
+export const __wbindgen_realloc: (a: number, b: number, c: number, d: number) => number;
+export const __wbindgen_free: (a: number, b: number, c: number) => void;
+export const __wbindgen_exn_store: (a: number) => void;
+export const __externref_table_alloc: () => number;
+export const __wbindgen_externrefs: WebAssembly.Table;
+export const __wbindgen_destroy_closure: (a: number, b: number) => void;
+export const __externref_table_dealloc: (a: number) => void;
+export const __wbindgen_start: () => void;
