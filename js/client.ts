@@ -148,6 +148,11 @@ export interface ClerkMetadataClientOptions {
   maxRetryAfterMs?: number;
   /** First backoff ceiling in ms, doubled per retry, full jitter (default 200). */
   retryBaseDelayMs?: number;
+  /**
+   * Allow a secret key where a `window` or `document` global exists. Off by default: in a page,
+   * any script could read the key. Only for server code in such hosts (tests under jsdom, Electron's main process).
+   */
+  dangerouslyAllowBrowser?: boolean;
   /** Refuse metadata whose JSON is larger than this many bytes before sending (default 8192, Clerk's limit). */
   maxMetadataBytes?: number;
   /**

@@ -17,7 +17,7 @@ use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
 use crate::convert;
-use crate::core::config::Config;
+use crate::core::config::{Config, Host};
 use crate::core::limiter::{RateLimiter, Window};
 use crate::core::merge;
 use crate::core::plan::{self, Method, RequestPlan};
@@ -40,6 +40,7 @@ export interface WasmClientOptions {
   maxRetryAfterMs?: number;
   retryBaseDelayMs?: number;
   maxMetadataBytes?: number;
+  dangerouslyAllowBrowser?: boolean;
   rateLimit?: false | { userWrites?: false | { requests: number; windowMs: number }; instance?: false | { requests: number; windowMs: number } };
 }
 "#;
@@ -61,6 +62,7 @@ struct Options {
     max_retry_after_ms: Option<f64>,
     retry_base_delay_ms: Option<f64>,
     max_metadata_bytes: Option<usize>,
+    dangerously_allow_browser: bool,
     #[serde(deserialize_with = "deserialize_rate_limit")]
     rate_limit: Option<RateLimitOptions>,
 }
@@ -205,6 +207,14 @@ fn operation_name(operation: Operation) -> &'static str {
     }
 }
 
+/// A `window` or `document` global means a page, where a secret key would be exposed.
+fn is_browser_like() -> bool {
+    let global = js_sys::global();
+    ["window", "document"].iter().any(|name| {
+        Reflect::get(&global, &JsValue::from_str(name)).is_ok_and(|value| !value.is_undefined())
+    })
+}
+
 fn positive(value: Option<f64>, name: &str, default: f64) -> Result<f64, Error> {
     match value {
         None => Ok(default),
@@ -240,7 +250,11 @@ impl Options {
             deadline_ms: positive(self.deadline_ms, "deadlineMs", defaults.deadline_ms)?,
         };
         let timeout_ms = positive(self.timeout_ms, "timeoutMs", 10_000.0)?;
-        let config = Config::new(self.secret_key.as_deref(), self.api_url.as_deref());
+        let host = Host {
+            browser_like: is_browser_like(),
+            allow_browser: self.dangerously_allow_browser,
+        };
+        let config = Config::new(self.secret_key.as_deref(), self.api_url.as_deref(), host);
         let live = config.as_ref().is_ok_and(|c| c.secret_key.is_live());
         let clerk = RateLimiter::for_clerk(live);
         let limiter = match self.rate_limit {

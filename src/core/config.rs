@@ -160,8 +160,35 @@ pub struct Config {
     pub api_base: ApiBase,
 }
 
+/// Where the client runs, as far as the secret key is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Host {
+    /// A `window` or `document` global exists: anyone who can open devtools could read the key.
+    pub browser_like: bool,
+    /// The caller said `dangerouslyAllowBrowser: true` (a test browser, an Electron main process).
+    pub allow_browser: bool,
+}
+
+impl Host {
+    pub const SERVER: Host = Host {
+        browser_like: false,
+        allow_browser: false,
+    };
+}
+
 impl Config {
-    pub fn new(secret_key: Option<&str>, api_url: Option<&str>) -> Result<Config, Error> {
+    /// Checks the key, the API URL and the host, in that order.
+    pub fn new(
+        secret_key: Option<&str>,
+        api_url: Option<&str>,
+        host: Host,
+    ) -> Result<Config, Error> {
+        if host.browser_like && !host.allow_browser {
+            return Err(Error::new(
+                ErrorKind::BrowserNotAllowed,
+                "refusing to use a Clerk secret key in a browser-like environment (a window or document global exists), where page scripts could read it; pass dangerouslyAllowBrowser: true only if this code really runs on a server",
+            ));
+        }
         Ok(Config {
             secret_key: SecretKey::parse(secret_key)?,
             api_base: ApiBase::parse(api_url)?,
@@ -209,15 +236,31 @@ mod tests {
     #[test]
     fn debug_never_shows_the_key() {
         let key = SecretKey::parse(Some(KEY)).unwrap();
-        let config = Config::new(Some(KEY), None).unwrap();
+        let config = Config::new(Some(KEY), None, Host::SERVER).unwrap();
         assert!(!format!("{key:?}{config:?}").contains("abcdefghijklmnop"));
         assert_eq!(key.bearer(), format!("Bearer {KEY}"));
         assert!(!key.is_live());
     }
 
     #[test]
+    fn browser_like_hosts_need_the_explicit_opt_in() {
+        let browser = Host {
+            browser_like: true,
+            allow_browser: false,
+        };
+        let error = Config::new(Some(KEY), None, browser).unwrap_err();
+        assert_eq!(error.code(), "browser_not_allowed");
+        assert!(error.reason.contains("dangerouslyAllowBrowser"));
+        let allowed = Host {
+            allow_browser: true,
+            ..browser
+        };
+        assert!(Config::new(Some(KEY), None, allowed).is_ok());
+    }
+
+    #[test]
     fn api_url_defaults_and_normalises() {
-        let default = Config::new(Some(KEY), None).unwrap();
+        let default = Config::new(Some(KEY), None, Host::SERVER).unwrap();
         assert_eq!(
             default.url("/v1/users/u"),
             "https://api.clerk.com/v1/users/u"

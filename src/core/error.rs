@@ -64,6 +64,8 @@ pub enum ErrorKind {
     InvalidApiUrl,
     /// An argument was refused before anything was sent.
     InvalidArgument,
+    /// A secret key in a browser-like host, without the explicit opt-in.
+    BrowserNotAllowed,
     /// `fetch` itself failed: DNS, connection refused or reset, TLS.
     Network,
     /// The per-request timeout or the total deadline passed.
@@ -85,6 +87,7 @@ impl ErrorKind {
             ErrorKind::InvalidSecretKey => "invalid_secret_key",
             ErrorKind::InvalidApiUrl => "invalid_api_url",
             ErrorKind::InvalidArgument => "invalid_argument",
+            ErrorKind::BrowserNotAllowed => "browser_not_allowed",
             ErrorKind::Network => "network_error",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Aborted => "aborted",
