@@ -12,6 +12,7 @@ export interface WasmClientOptions {
     maxRetryAfterMs?: number;
     retryBaseDelayMs?: number;
     maxMetadataBytes?: number;
+    dangerouslyAllowBrowser?: boolean;
     rateLimit?: false | { userWrites?: false | { requests: number; windowMs: number }; instance?: false | { requests: number; windowMs: number } };
 }
 
@@ -81,8 +82,8 @@ export interface InitOutput {
     readonly wasmclient_replace: (a: number, b: number, c: number, d: any, e: any, f: number) => any;
     readonly wasmclient_setKey: (a: number, b: number, c: number, d: any, e: any, f: any, g: number) => any;
     readonly wasmclient_setKeys: (a: number, b: number, c: number, d: any, e: any, f: number) => any;
-    readonly wasm_bindgen__convert__closures_____invoke__h1c63c6372677919a: (a: number, b: number, c: any, d: any) => void;
-    readonly wasm_bindgen__convert__closures_____invoke__hb75119badfe1c789: (a: number, b: number, c: any) => [number, number];
+    readonly wasm_bindgen__convert__closures_____invoke__h60702a48838d1764: (a: number, b: number, c: any) => [number, number];
+    readonly wasm_bindgen__convert__closures_____invoke__hb98d63cc49481475: (a: number, b: number, c: any, d: any) => void;
     readonly __wbindgen_malloc: (a: number, b: number) => number;
     readonly __wbindgen_realloc: (a: number, b: number, c: number, d: number) => number;
     readonly __wbindgen_free: (a: number, b: number, c: number) => void;

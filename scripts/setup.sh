@@ -13,6 +13,19 @@ WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1
 export PATH="$HOME/.cargo/bin:$PATH"
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
+install_node_deps() {
+  if [ ! -x node_modules/.bin/tsc ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    say "installing npm dev dependencies"
+    npm ci --no-audit --no-fund
+  fi
+}
+
+# The demo and the benchmark run on the committed wasm (pkg/): Node and npm are enough.
+if [ "${1:-}" = "--node-only" ]; then
+  install_node_deps
+  exit 0
+fi
+
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
@@ -31,10 +44,7 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERS
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-if [ ! -x node_modules/.bin/tsc ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "installing npm dev dependencies"
-  npm ci --no-audit --no-fund
-fi
+install_node_deps
 
 if [ "${CLERK_WASM_BROWSER_TESTS:-}" = 1 ] && ! command -v chromedriver >/dev/null; then
   say "installing Debian's chromium and chromium-driver for the headless browser tests"

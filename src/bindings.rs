@@ -9,7 +9,7 @@
 use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -17,13 +17,12 @@ use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
 use crate::convert;
-use crate::core::config::{Config, Host};
-use crate::core::limiter::{RateLimiter, Window};
+use crate::core::config::Config;
 use crate::core::merge;
+use crate::core::options::{LimitOption, RawOptions};
 use crate::core::plan::{self, Method, RequestPlan};
 use crate::core::response::{self, HttpResponse};
-use crate::core::retry::RetryPolicy;
-use crate::core::validate::{self, DEFAULT_MAX_METADATA_BYTES};
+use crate::core::validate;
 use crate::core::{Error, ErrorKind, MetadataKind, Operation};
 use crate::transport::Transport;
 
@@ -49,75 +48,6 @@ export interface WasmClientOptions {
 extern "C" {
     #[wasm_bindgen(typescript_type = "WasmClientOptions")]
     pub type WasmClientOptions;
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct Options {
-    secret_key: Option<String>,
-    api_url: Option<String>,
-    timeout_ms: Option<f64>,
-    max_retries: Option<u32>,
-    deadline_ms: Option<f64>,
-    max_retry_after_ms: Option<f64>,
-    retry_base_delay_ms: Option<f64>,
-    max_metadata_bytes: Option<usize>,
-    dangerously_allow_browser: bool,
-    #[serde(deserialize_with = "deserialize_rate_limit")]
-    rate_limit: Option<RateLimitOptions>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct RateLimitOptions {
-    #[serde(deserialize_with = "deserialize_window")]
-    user_writes: Option<Option<WindowOptions>>,
-    #[serde(deserialize_with = "deserialize_window")]
-    instance: Option<Option<WindowOptions>>,
-}
-
-#[derive(Deserialize, Clone, Copy)]
-#[serde(rename_all = "camelCase")]
-struct WindowOptions {
-    requests: u32,
-    window_ms: f64,
-}
-
-/// `false` switches the limiter off (an all-off `RateLimitOptions`); an object configures it.
-fn deserialize_rate_limit<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<RateLimitOptions>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Flag(bool),
-        Options(RateLimitOptions),
-    }
-    Ok(match Option::<Raw>::deserialize(deserializer)? {
-        None | Some(Raw::Flag(true)) => None,
-        Some(Raw::Flag(false)) => Some(RateLimitOptions {
-            user_writes: Some(None),
-            instance: Some(None),
-        }),
-        Some(Raw::Options(options)) => Some(options),
-    })
-}
-
-/// Outer `None`: not given (Clerk's default); `Some(None)`: `false`, switched off.
-fn deserialize_window<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<WindowOptions>>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Flag(bool),
-        Window(WindowOptions),
-    }
-    Ok(match Option::<Raw>::deserialize(deserializer)? {
-        None | Some(Raw::Flag(true)) => None,
-        Some(Raw::Flag(false)) => Some(None),
-        Some(Raw::Window(window)) => Some(Some(window)),
-    })
 }
 
 /// A configured client. Cheap to call concurrently: each call clones an `Rc`.
@@ -215,98 +145,139 @@ fn is_browser_like() -> bool {
     })
 }
 
-fn positive(value: Option<f64>, name: &str, default: f64) -> Result<f64, Error> {
-    match value {
-        None => Ok(default),
-        Some(v) if v.is_finite() && v > 0.0 => Ok(v),
-        Some(v) => Err(Error::invalid_argument(format!(
-            "options.{name} must be a positive number of milliseconds, got {v}"
-        ))),
+/// Reads the options object field by field; the core checks the values.
+///
+/// Hand-written rather than serde-derived: a derive with untagged enums (for `false | {…}`)
+/// weighed 15 KB of wasm, more than the whole transport.
+struct OptionsReader<'a> {
+    object: &'a JsValue,
+    prefix: &'a str,
+}
+
+impl OptionsReader<'_> {
+    fn get(&self, name: &str) -> Result<Option<JsValue>, Error> {
+        if !self.object.is_object() {
+            return Ok(None);
+        }
+        let value = Reflect::get(self.object, &JsValue::from_str(name)).map_err(|_| {
+            Error::invalid_argument(format!("{}{name} could not be read", self.prefix))
+        })?;
+        Ok((!value.is_undefined()).then_some(value))
+    }
+
+    fn wrong(&self, name: &str, expected: &str, value: &JsValue) -> Error {
+        Error::invalid_argument(format!(
+            "{}{name} must be {expected}, got {}",
+            self.prefix,
+            convert::describe(value)
+        ))
+    }
+
+    fn string(&self, name: &str) -> Result<Option<String>, Error> {
+        match self.get(name)? {
+            None => Ok(None),
+            Some(value) => value
+                .as_string()
+                .map(Some)
+                .ok_or_else(|| self.wrong(name, "a string", &value)),
+        }
+    }
+
+    fn number(&self, name: &str) -> Result<Option<f64>, Error> {
+        match self.get(name)? {
+            None => Ok(None),
+            Some(value) => value
+                .as_f64()
+                .map(Some)
+                .ok_or_else(|| self.wrong(name, "a number", &value)),
+        }
+    }
+
+    fn flag(&self, name: &str) -> Result<bool, Error> {
+        match self.get(name)? {
+            None => Ok(false),
+            Some(value) => value
+                .as_bool()
+                .ok_or_else(|| self.wrong(name, "a boolean", &value)),
+        }
+    }
+
+    /// `false` → off; `true` or absent → Clerk's limit; `{requests, windowMs}` → custom.
+    fn limit(&self, name: &str) -> Result<LimitOption, Error> {
+        let Some(value) = self.get(name)? else {
+            return Ok(LimitOption::Clerk);
+        };
+        if let Some(on) = value.as_bool() {
+            return Ok(if on {
+                LimitOption::Clerk
+            } else {
+                LimitOption::Off
+            });
+        }
+        if !value.is_object() {
+            return Err(self.wrong(name, "false or { requests, windowMs }", &value));
+        }
+        let prefix = format!("{}{name}.", self.prefix);
+        let window = OptionsReader {
+            object: &value,
+            prefix: &prefix,
+        };
+        let requests = window.number("requests")?;
+        let window_ms = window.number("windowMs")?;
+        match (requests, window_ms) {
+            (Some(requests), Some(window_ms)) => Ok(LimitOption::Custom {
+                requests,
+                window_ms,
+            }),
+            _ => Err(self.wrong(name, "false or { requests, windowMs }", &value)),
+        }
     }
 }
 
-impl Options {
-    fn into_client(self, fetch: Option<Function>) -> Result<Client, Error> {
-        let defaults = RetryPolicy::default();
-        let retry = RetryPolicy {
-            max_attempts: self
-                .max_retries
-                .map_or(defaults.max_attempts, |n| n.saturating_add(1)),
-            base_delay_ms: positive(
-                self.retry_base_delay_ms,
-                "retryBaseDelayMs",
-                defaults.base_delay_ms,
-            )?,
-            max_delay_ms: defaults.max_delay_ms,
-            max_retry_after_ms: match self.max_retry_after_ms {
-                Some(v) if v.is_finite() && v >= 0.0 => v,
-                None => defaults.max_retry_after_ms,
-                Some(v) => {
-                    return Err(Error::invalid_argument(format!(
-                        "options.maxRetryAfterMs must be a number of milliseconds ≥ 0, got {v}"
-                    )))
-                }
-            },
-            deadline_ms: positive(self.deadline_ms, "deadlineMs", defaults.deadline_ms)?,
-        };
-        let timeout_ms = positive(self.timeout_ms, "timeoutMs", 10_000.0)?;
-        let host = Host {
-            browser_like: is_browser_like(),
-            allow_browser: self.dangerously_allow_browser,
-        };
-        let config = Config::new(self.secret_key.as_deref(), self.api_url.as_deref(), host);
-        let live = config.as_ref().is_ok_and(|c| c.secret_key.is_live());
-        let clerk = RateLimiter::for_clerk(live);
-        let limiter = match self.rate_limit {
-            None => clerk,
-            Some(options) => {
-                let window =
-                    |given: Option<Option<WindowOptions>>, default: Window, name: &str| match given
-                    {
-                        None => Ok(Some(default)),
-                        Some(None) => Ok(None),
-                        Some(Some(w))
-                            if w.requests > 0 && w.window_ms.is_finite() && w.window_ms > 0.0 =>
-                        {
-                            Ok(Some(Window {
-                                requests: w.requests,
-                                window_ms: w.window_ms,
-                            }))
-                        }
-                        Some(Some(_)) => Err(Error::invalid_argument(format!(
-                            "options.rateLimit.{name} needs requests > 0 and windowMs > 0"
-                        ))),
-                    };
-                let instance_default = if live {
-                    crate::core::limiter::CLERK_INSTANCE_LIVE
-                } else {
-                    crate::core::limiter::CLERK_INSTANCE_TEST
-                };
-                RateLimiter::new(
-                    window(
-                        options.user_writes,
-                        crate::core::limiter::CLERK_USER_WRITES,
-                        "userWrites",
-                    )?,
-                    window(options.instance, instance_default, "instance")?,
-                )
-            }
-        };
-        let max_metadata_bytes = match self.max_metadata_bytes {
-            None => DEFAULT_MAX_METADATA_BYTES,
-            Some(0) => {
-                return Err(Error::invalid_argument(
-                    "options.maxMetadataBytes must be > 0",
-                ))
-            }
-            Some(n) => n,
-        };
-        Ok(Client {
-            config,
-            transport: Transport::new(fetch, timeout_ms, retry, limiter),
-            max_metadata_bytes,
-        })
+fn read_options(options: &JsValue) -> Result<(RawOptions, Option<Function>), Error> {
+    if !(options.is_undefined() || options.is_null() || options.is_object()) {
+        return Err(Error::invalid_argument(format!(
+            "options must be an object, got {}",
+            convert::describe(options)
+        )));
     }
+    let reader = OptionsReader {
+        object: options,
+        prefix: "options.",
+    };
+    let fetch = match reader.get("fetch")? {
+        None => None,
+        Some(value) if value.is_null() => None,
+        Some(value) if value.is_function() => Some(value.unchecked_into::<Function>()),
+        Some(value) => return Err(reader.wrong("fetch", "a function", &value)),
+    };
+    let (user_writes, instance) = match reader.get("rateLimit")? {
+        None => (LimitOption::Clerk, LimitOption::Clerk),
+        Some(value) if value.as_bool() == Some(false) => (LimitOption::Off, LimitOption::Off),
+        Some(value) if value.as_bool() == Some(true) => (LimitOption::Clerk, LimitOption::Clerk),
+        Some(value) if value.is_object() => {
+            let limits = OptionsReader {
+                object: &value,
+                prefix: "options.rateLimit.",
+            };
+            (limits.limit("userWrites")?, limits.limit("instance")?)
+        }
+        Some(value) => return Err(reader.wrong("rateLimit", "false or an object", &value)),
+    };
+    let raw = RawOptions {
+        secret_key: reader.string("secretKey")?,
+        api_url: reader.string("apiUrl")?,
+        timeout_ms: reader.number("timeoutMs")?,
+        max_retries: reader.number("maxRetries")?,
+        deadline_ms: reader.number("deadlineMs")?,
+        max_retry_after_ms: reader.number("maxRetryAfterMs")?,
+        retry_base_delay_ms: reader.number("retryBaseDelayMs")?,
+        max_metadata_bytes: reader.number("maxMetadataBytes")?,
+        dangerously_allow_browser: reader.flag("dangerouslyAllowBrowser")?,
+        user_writes,
+        instance,
+    };
+    Ok((raw, fetch))
 }
 
 #[wasm_bindgen]
@@ -316,31 +287,26 @@ impl WasmClient {
     #[wasm_bindgen(constructor)]
     pub fn new(options: Option<WasmClientOptions>) -> Result<WasmClient, JsValue> {
         let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
-        let invalid = |reason: String| {
-            let error = Error::invalid_argument(reason);
+        let invalid = |error: Error| {
             let js: JsValue =
                 js_sys::Error::new(&format!("Invalid client options: {}", error.reason)).into();
             set(&js, "name", &"ClerkMetadataError".into());
             set(&js, "code", &error.code().into());
             js
         };
-        let fetch = if options.is_object() {
-            match Reflect::get(&options, &"fetch".into()) {
-                Ok(f) if f.is_undefined() || f.is_null() => None,
-                Ok(f) if f.is_function() => Some(f.unchecked_into::<Function>()),
-                _ => return Err(invalid("options.fetch must be a function".into())),
-            }
-        } else {
-            None
-        };
-        let parsed: Options = if options.is_undefined() || options.is_null() {
-            Options::default()
-        } else {
-            serde_wasm_bindgen::from_value(options).map_err(|e| invalid(e.to_string()))?
-        };
-        let client = parsed.into_client(fetch).map_err(|e| invalid(e.reason))?;
+        let (raw, fetch) = read_options(&options).map_err(invalid)?;
+        let settings = raw.settle(is_browser_like()).map_err(invalid)?;
         Ok(WasmClient {
-            inner: Rc::new(client),
+            inner: Rc::new(Client {
+                config: settings.config,
+                transport: Transport::new(
+                    fetch,
+                    settings.timeout_ms,
+                    settings.retry,
+                    settings.limiter,
+                ),
+                max_metadata_bytes: settings.max_metadata_bytes,
+            }),
         })
     }
 
@@ -350,7 +316,7 @@ impl WasmClient {
             let plan = plan::get_user(&convert::string(&user_id, "userId")?)?;
             Ok(async move {
                 let response = client.send(&plan, signal.as_ref()).await?;
-                parse_json(response::user_metadata(&response, kind)?.get())
+                to_js(&Value::Object(response::user_metadata(&response, kind)?))
             })
         })
     }
@@ -369,8 +335,8 @@ impl WasmClient {
             Ok(async move {
                 let response = client.send(&plan, signal.as_ref()).await?;
                 let metadata = response::user_metadata(&response, kind)?;
-                match response::member(metadata, &key)? {
-                    Some(raw) => parse_json(raw.get()),
+                match metadata.get(&key) {
+                    Some(value) => to_js(value),
                     None => Ok(JsValue::UNDEFINED),
                 }
             })
@@ -391,9 +357,7 @@ impl WasmClient {
             Ok(async move {
                 let response = client.send(&plan, signal.as_ref()).await?;
                 let metadata = response::user_metadata(&response, kind)?;
-                Ok(JsValue::from_bool(
-                    response::member(metadata, &key)?.is_some(),
-                ))
+                Ok(JsValue::from_bool(metadata.contains_key(&key)))
             })
         })
     }
@@ -608,9 +572,7 @@ impl Client {
     ) -> Result<JsValue, Error> {
         let current = if entries.values().any(merge::needs_current_value) {
             let response = self.send(&plan::get_user(user_id)?, signal).await?;
-            Some(response::members(response::user_metadata(
-                &response, kind,
-            )?)?)
+            Some(response::user_metadata(&response, kind)?)
         } else {
             None
         };
@@ -627,13 +589,14 @@ impl Client {
     }
 }
 
-/// Hands raw JSON text to the host's `JSON.parse`: one native parse instead of a Rust tree
-/// converted value by value, and `__proto__` keys land as own data properties.
-fn parse_json(text: &str) -> Result<JsValue, Error> {
-    js_sys::JSON::parse(text).map_err(|_| {
+/// Hands a value to JS through the host's `JSON.parse`: one native parse rather than a
+/// property-by-property build, and `__proto__` keys land as own data properties (assigning them
+/// one by one would call the `__proto__` setter instead).
+fn to_js(value: &Value) -> Result<JsValue, Error> {
+    js_sys::JSON::parse(&value.to_string()).map_err(|_| {
         Error::new(
             ErrorKind::InvalidResponse,
-            "unexpected response from Clerk: metadata could not be parsed",
+            "unexpected response from Clerk: metadata could not be handed to JavaScript",
         )
     })
 }

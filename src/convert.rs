@@ -17,7 +17,7 @@ use js_sys::{Array, Date, Object, Reflect};
 use serde_json::{Map, Number, Value};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::core::Error;
+use crate::core::error::{number_text, quoted, Error};
 
 /// Deeper than any real metadata; keeps recursion far from the wasm stack's limit.
 pub const MAX_DEPTH: usize = 64;
@@ -131,9 +131,16 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// A plain object: prototype `null`, or an `Object.prototype` — this realm's or another's
+    /// (objects made in a `vm` context or an iframe are plain too). Any prototype that itself
+    /// has a prototype belongs to a class (`Map`, `Date`, user classes) and is refused.
     fn is_plain(&self, value: &JsValue) -> bool {
         let prototype: JsValue = Object::get_prototype_of(value).into();
-        prototype.is_null() || prototype == self.object_prototype
+        prototype.is_null()
+            || prototype == self.object_prototype
+            || (Object::get_prototype_of(&prototype).is_null()
+                && Reflect::get(&prototype, &JsValue::from_str("hasOwnProperty"))
+                    .is_ok_and(|method| method.is_function()))
     }
 
     fn here(&self) -> String {
@@ -151,7 +158,7 @@ impl<'a> Walker<'a> {
                     text.push('.');
                     text.push_str(key);
                 }
-                Segment::Key(key) => text.push_str(&format!("[{key:?}]")),
+                Segment::Key(key) => text.push_str(&format!("[{}]", quoted(key))),
             }
         }
         text
@@ -231,7 +238,8 @@ impl<'a> Walker<'a> {
     fn number(&self, number: f64) -> Result<Value, Error> {
         if !number.is_finite() {
             return Err(self.refuse(&format!(
-                "is {number}, which JSON cannot hold (JSON.stringify would turn it into null, and null removes a key)"
+                "is {}, which JSON cannot hold (JSON.stringify would turn it into null, and null removes a key)",
+                number_text(number)
             )));
         }
         if number.fract() == 0.0 && number.abs() <= MAX_SAFE_INTEGER {

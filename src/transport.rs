@@ -14,7 +14,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Response};
 
 use crate::core::config::{Config, API_VERSION, USER_AGENT};
-use crate::core::error::{Error, ErrorKind};
+use crate::core::error::{number_text, Error, ErrorKind};
 use crate::core::limiter::RateLimiter;
 use crate::core::plan::RequestPlan;
 use crate::core::response::{self, HttpResponse, MAX_RESPONSE_BYTES};
@@ -130,7 +130,7 @@ impl Transport {
                 ErrorKind::Timeout,
                 format!(
                     "the rate limiter or a retry would wait past the {} ms deadline",
-                    self.retry.deadline_ms
+                    number_text(self.retry.deadline_ms)
                 ),
             );
             error.attempts = attempts;
@@ -269,7 +269,7 @@ fn classify_rejection(
     if timeout_signal.is_some_and(AbortSignal::aborted) {
         return Error::new(
             ErrorKind::Timeout,
-            format!("no complete response within {timeout_ms} ms"),
+            format!("no complete response within {} ms", number_text(timeout_ms)),
         );
     }
     Error::new(

@@ -1,6 +1,6 @@
 //! Client configuration: the secret key and the API origin, checked once per client.
 
-use super::error::{Error, ErrorKind};
+use super::error::{quoted, Error, ErrorKind};
 
 /// Clerk's production Backend API origin.
 pub const DEFAULT_API_URL: &str = "https://api.clerk.com";
@@ -73,7 +73,7 @@ impl ApiBase {
         let invalid = |why: &str| {
             Error::new(
                 ErrorKind::InvalidApiUrl,
-                format!("Invalid CLERK_API_URL {url:?}: {why}"),
+                format!("Invalid CLERK_API_URL {}: {why}", quoted(url)),
             )
         };
         if url.len() > 2048 || url.chars().any(|c| c.is_control() || c == ' ') {

@@ -4,8 +4,6 @@
 //! <reason>`. The structured fields (`code`, `status`, `clerk_trace_id`, `retry_after`, Clerk's
 //! `errors`) are what callers should branch on; the message is for people.
 
-use serde::{Deserialize, Serialize};
-
 /// The eight operations, named as they appear in error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
@@ -98,15 +96,11 @@ impl ErrorKind {
 }
 
 /// One entry of the `errors` array of a Clerk error body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClerkErrorEntry {
-    #[serde(default)]
     pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub long_message: Option<String>,
-    #[serde(default)]
     pub code: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<serde_json::Value>,
 }
 
@@ -166,6 +160,27 @@ impl Error {
     /// Used to decide what a cache may still trust after a failure.
     pub fn is_before_send(&self) -> bool {
         self.attempts == 0
+    }
+}
+
+/// Quotes text for a message as a JSON string: control characters escaped, so a value cannot
+/// forge lines in a log. (`{:?}` would do too, but pulls Unicode tables into the wasm.)
+pub fn quoted(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| String::from("\"?\""))
+}
+
+/// A number for a message, without pulling float formatting into the wasm.
+pub fn number_text(value: f64) -> String {
+    if value.is_nan() {
+        "NaN".into()
+    } else if value.is_infinite() {
+        if value > 0.0 { "Infinity" } else { "-Infinity" }.into()
+    } else if value.fract() == 0.0 && value.abs() < 1e15 {
+        (value as i64).to_string()
+    } else {
+        // Fractional milliseconds or huge numbers: three decimals are plenty for a message.
+        let scaled = (value * 1000.0).round() as i64;
+        format!("{}.{:03}", scaled / 1000, (scaled % 1000).abs())
     }
 }
 

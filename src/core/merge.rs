@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use super::error::Error;
+use super::error::{quoted, Error};
 
 /// Applies a merge patch to `target` exactly as Clerk does.
 pub fn apply_merge_patch(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
@@ -70,9 +70,9 @@ pub fn exact_set_patch(
     for (key, value) in entries {
         if let Some(path) = first_member_null(value, "") {
             let place = if path.is_empty() {
-                format!("{what} for key {key:?} is null")
+                format!("{what} for key {} is null", quoted(key))
             } else {
-                format!("{what} for key {key:?} has null at {}", &path[1..])
+                format!("{what} for key {} has null at {}", quoted(key), &path[1..])
             };
             return Err(Error::invalid_argument(format!(
                 "{place}; Clerk's merge treats null as \"remove this key\", so it cannot be stored this way (use removeUserPublicMetadataKeys to remove a key)"

@@ -4,6 +4,7 @@ pub mod config;
 pub mod error;
 pub mod limiter;
 pub mod merge;
+pub mod options;
 pub mod plan;
 pub mod response;
 pub mod retry;

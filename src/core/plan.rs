@@ -83,36 +83,22 @@ pub fn metadata_write(
     what: &str,
 ) -> Result<RequestPlan, Error> {
     let user_id = validate::user_id(user_id)?;
-    let field = Value::Object(metadata);
-    let field_len = serialized_len(&field);
-    validate::metadata_size(field_len, max_bytes, what)?;
-    let mut body = Map::with_capacity(1);
-    body.insert(kind.field().to_owned(), field);
+    // Serialized once: the length is checked on exactly the bytes that are sent.
+    let field = Value::Object(metadata).to_string();
+    validate::metadata_size(field.len(), max_bytes, what)?;
+    let name = kind.field();
+    let mut body = String::with_capacity(field.len() + name.len() + 5);
+    body.push_str("{\"");
+    body.push_str(name);
+    body.push_str("\":");
+    body.push_str(&field);
+    body.push('}');
     Ok(RequestPlan {
         method,
         path: format!("/v1/users/{user_id}/metadata"),
-        body: Some(Value::Object(body).to_string()),
+        body: Some(body),
         user_id: user_id.to_owned(),
     })
-}
-
-fn serialized_len(value: &Value) -> usize {
-    struct Counter(usize);
-    impl std::io::Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter(0);
-    // Writing to a counter cannot fail, and a Value always serializes.
-    match serde_json::to_writer(&mut counter, value) {
-        Ok(()) => counter.0,
-        Err(_) => usize::MAX,
-    }
 }
 
 #[cfg(test)]

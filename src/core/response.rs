@@ -1,11 +1,7 @@
 //! What came back: Clerk's user object on success, Clerk's error body otherwise.
 //!
 //! A non-2xx status is data here; this module is the one place that turns it into an [`Error`].
-//! Metadata is handed on as raw JSON text (`&RawValue`), so the JS side parses it once with
-//! `JSON.parse` instead of building a Rust tree and converting it value by value.
 
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::error::{ClerkErrorEntry, Error, ErrorKind};
@@ -38,26 +34,11 @@ impl HttpResponse {
     }
 }
 
-#[derive(Deserialize)]
-struct UserBody<'a> {
-    #[serde(borrow, default)]
-    public_metadata: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    private_metadata: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    unsafe_metadata: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize, Default)]
-struct ErrorBody {
-    #[serde(default)]
-    errors: Vec<ClerkErrorEntry>,
-    #[serde(default)]
-    clerk_trace_id: Option<String>,
-}
-
-/// The metadata field of a successful user response, as raw JSON text of an object.
-pub fn user_metadata(response: &HttpResponse, kind: MetadataKind) -> Result<&RawValue, Error> {
+/// The metadata field of a successful user response: always an object.
+pub fn user_metadata(
+    response: &HttpResponse,
+    kind: MetadataKind,
+) -> Result<Map<String, Value>, Error> {
     if !response.is_success() {
         return Err(api_error(response));
     }
@@ -84,59 +65,54 @@ pub fn user_metadata(response: &HttpResponse, kind: MetadataKind) -> Result<&Raw
     if response.body.trim().is_empty() {
         return Err(invalid("the body is empty".into()));
     }
-    let user: UserBody<'_> = serde_json::from_str(&response.body)
-        .map_err(|e| invalid(format!("the body is not a JSON user object ({e})")))?;
-    let raw = match kind {
-        MetadataKind::Public => user.public_metadata,
-        MetadataKind::Private => user.private_metadata,
-        MetadataKind::Unsafe => user.unsafe_metadata,
+    // Parsed as a `Value` rather than a derived struct: typed visitors link float formatting
+    // (for "invalid type" messages) into the wasm, 14 KB for an error path.
+    let user = serde_json::from_str::<Value>(&response.body)
+        .map_err(|e| invalid(format!("the body is not valid JSON ({e})")))?;
+    let Value::Object(mut user) = user else {
+        return Err(invalid("the body is not a JSON user object".into()));
+    };
+    match user.remove(kind.field()) {
+        Some(Value::Object(metadata)) => Ok(metadata),
+        Some(_) => Err(invalid(format!("{} is not an object", kind.field()))),
+        None => Err(invalid(format!("the user has no {} field", kind.field()))),
     }
-    .ok_or_else(|| invalid(format!("the user has no {} field", kind.field())))?;
-    if !raw.get().starts_with('{') {
-        return Err(invalid(format!("{} is not an object", kind.field())));
-    }
-    Ok(raw)
-}
-
-/// Parses raw metadata (already checked to be an object) into a map of raw member values.
-pub fn members(raw: &RawValue) -> Result<Map<String, Value>, Error> {
-    serde_json::from_str(raw.get()).map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidResponse,
-            format!("unexpected response from Clerk: metadata is not a JSON object ({e})"),
-        )
-    })
-}
-
-/// One top-level member of raw metadata, as raw JSON text, without parsing the others.
-pub fn member<'a>(raw: &'a RawValue, key: &str) -> Result<Option<&'a RawValue>, Error> {
-    let object: std::collections::HashMap<std::borrow::Cow<'a, str>, &'a RawValue> =
-        serde_json::from_str(raw.get()).map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidResponse,
-                format!("unexpected response from Clerk: metadata is not a JSON object ({e})"),
-            )
-        })?;
-    Ok(object.get(key).copied())
 }
 
 /// Turns a non-2xx response into an error with Clerk's code, trace id and `Retry-After`.
 pub fn api_error(response: &HttpResponse) -> Error {
-    let body: ErrorBody = if response.is_json() {
-        serde_json::from_str(&response.body).unwrap_or_default()
+    let body = if response.is_json() {
+        serde_json::from_str::<Value>(&response.body).unwrap_or(Value::Null)
     } else {
-        ErrorBody::default()
+        Value::Null
     };
-    let first = body.errors.first();
+    let text = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_owned);
+    let errors: Vec<ClerkErrorEntry> = body
+        .get("errors")
+        .and_then(Value::as_array)
+        .map(|entries| {
+            entries
+                .iter()
+                .filter(|entry| entry.is_object())
+                .map(|entry| ClerkErrorEntry {
+                    message: text(entry.get("message")).unwrap_or_default(),
+                    long_message: text(entry.get("long_message")),
+                    code: text(entry.get("code")).unwrap_or_default(),
+                    meta: entry.get("meta").filter(|meta| meta.is_object()).cloned(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let first = errors.first();
     let code = first
         .map(|entry| entry.code.clone())
         .filter(|code| !code.is_empty())
         .unwrap_or_else(|| format!("http_{}", response.status));
-    let reason = match (response.status, code.as_str()) {
+    let reason = match response.status {
         // The texts of the module this package replaces, for the cases it named.
-        (404, _) => "User not found".to_owned(),
-        (429, _) => "Rate limit exceeded".to_owned(),
-        (401, _) => format!("Clerk rejected CLERK_SECRET_KEY ({code})"),
+        404 => "User not found".to_owned(),
+        429 => "Rate limit exceeded".to_owned(),
+        401 => format!("Clerk rejected CLERK_SECRET_KEY ({code})"),
         _ => match first {
             Some(entry) => entry
                 .long_message
@@ -156,20 +132,28 @@ pub fn api_error(response: &HttpResponse) -> Error {
     };
     let mut error = Error::new(ErrorKind::Api(code), reason);
     error.status = Some(response.status);
-    error.clerk_trace_id = body.clerk_trace_id.or_else(|| response.cf_ray.clone());
+    error.clerk_trace_id = text(body.get("clerk_trace_id")).or_else(|| response.cf_ray.clone());
     error.retry_after = response.retry_after.as_deref().and_then(parse_retry_after);
-    error.errors = body.errors;
+    error.errors = errors;
     error
 }
 
 /// `Retry-After` in seconds. Clerk sends whole seconds; a fraction rounds up, an HTTP date is
 /// ignored (no clock to compare it with here), and a negative or absurd value is dropped.
 pub fn parse_retry_after(raw: &str) -> Option<u32> {
-    let seconds: f64 = raw.trim().parse().ok()?;
-    if !seconds.is_finite() || !(0.0..=86_400.0).contains(&seconds) {
+    // Parsed by hand: `f64::from_str` brings 12 KB of tables into the wasm for this one header.
+    let (whole, fraction) = match raw.trim().split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (raw.trim(), None),
+    };
+    let all_digits = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(whole) || fraction.is_some_and(|f| !all_digits(f)) || whole.len() > 6 {
         return None;
     }
-    Some(seconds.ceil() as u32)
+    let seconds: u32 = whole.parse().ok()?;
+    let rounds_up = fraction.is_some_and(|f| f.bytes().any(|b| b != b'0'));
+    let seconds = seconds + u32::from(rounds_up);
+    (seconds <= 86_400).then_some(seconds)
 }
 
 #[cfg(test)]
@@ -187,46 +171,39 @@ mod tests {
 
     const USER: &str = r#"{"object":"user","id":"user_1","public_metadata":{"role":"admin","n":0,"f":false,"z":null},"private_metadata":{},"unsafe_metadata":{"u":1}}"#;
 
+    fn text(metadata: Map<String, Value>) -> String {
+        Value::Object(metadata).to_string()
+    }
+
     #[test]
-    fn reads_each_metadata_kind_raw() {
+    fn reads_each_metadata_kind() {
         let response = json(200, USER);
         let public = user_metadata(&response, MetadataKind::Public).unwrap();
-        assert_eq!(public.get(), r#"{"role":"admin","n":0,"f":false,"z":null}"#);
+        assert_eq!(public.get("role"), Some(&Value::from("admin")));
+        assert_eq!(public.get("n"), Some(&Value::from(0)));
+        assert_eq!(public.get("f"), Some(&Value::Bool(false)));
+        assert_eq!(public.get("z"), Some(&Value::Null));
+        assert_eq!(public.get("missing"), None);
         assert_eq!(
-            user_metadata(&response, MetadataKind::Private)
-                .unwrap()
-                .get(),
+            text(user_metadata(&response, MetadataKind::Private).unwrap()),
             "{}"
         );
         assert_eq!(
-            user_metadata(&response, MetadataKind::Unsafe)
-                .unwrap()
-                .get(),
+            text(user_metadata(&response, MetadataKind::Unsafe).unwrap()),
             r#"{"u":1}"#
         );
     }
 
     #[test]
-    fn member_lookup_keeps_falsy_values_and_misses_absent_keys() {
-        let response = json(200, USER);
-        let public = user_metadata(&response, MetadataKind::Public).unwrap();
-        assert_eq!(member(public, "n").unwrap().map(RawValue::get), Some("0"));
-        assert_eq!(
-            member(public, "f").unwrap().map(RawValue::get),
-            Some("false")
+    fn escaped_keys_are_read_as_text() {
+        let escaped = json(
+            200,
+            r#"{"public_metadata":{"a\"b":1,"\u00e9":2,"__proto__":3}}"#,
         );
-        assert_eq!(
-            member(public, "z").unwrap().map(RawValue::get),
-            Some("null")
-        );
-        assert_eq!(member(public, "missing").unwrap().map(RawValue::get), None);
-        let escaped = json(200, r#"{"public_metadata":{"a\"b":1,"\u00e9":2}}"#);
         let public = user_metadata(&escaped, MetadataKind::Public).unwrap();
-        assert_eq!(
-            member(public, "a\"b").unwrap().map(RawValue::get),
-            Some("1")
-        );
-        assert_eq!(member(public, "é").unwrap().map(RawValue::get), Some("2"));
+        assert_eq!(public.get("a\"b"), Some(&Value::from(1)));
+        assert_eq!(public.get("é"), Some(&Value::from(2)));
+        assert_eq!(public.get("__proto__"), Some(&Value::from(3)));
     }
 
     #[test]
@@ -244,6 +221,8 @@ mod tests {
             json(200, r#"{"id":"user_1"}"#),
             json(200, r#"{"public_metadata":[1]}"#),
             json(200, r#"[]"#),
+            json(200, r#"{"public_metadata":null}"#),
+            json(200, r#"{"public_metadata":{}} trailing"#),
         ] {
             let error = user_metadata(&response, MetadataKind::Public).unwrap_err();
             assert_eq!(error.code(), "invalid_response", "{}", response.body);
@@ -319,5 +298,9 @@ mod tests {
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
         assert_eq!(parse_retry_after("NaN"), None);
         assert_eq!(parse_retry_after("1e9"), None);
+        assert_eq!(parse_retry_after("2.0"), Some(2));
+        assert_eq!(parse_retry_after("86401"), None);
+        assert_eq!(parse_retry_after("+1"), None);
+        assert_eq!(parse_retry_after(""), None);
     }
 }

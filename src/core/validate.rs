@@ -1,6 +1,6 @@
 //! Input checks that run before anything is sent. Each error names what was wrong.
 
-use super::error::Error;
+use super::error::{quoted, Error};
 
 /// Clerk's ids are `user_` + 27 base62 characters; leave room for other forms, not for abuse.
 pub const MAX_USER_ID_LEN: usize = 128;
@@ -73,14 +73,14 @@ fn printable(value: &str) -> String {
     } else {
         ""
     };
-    format!("{:?}{suffix}", shown)
+    format!("{}{suffix}", quoted(&shown))
 }
 
 fn describe_char(c: char) -> String {
     if c.is_control() || c.is_whitespace() {
         format!("the character U+{:04X}", c as u32)
     } else {
-        format!("{c:?}")
+        quoted(c.encode_utf8(&mut [0; 4]))
     }
 }
 

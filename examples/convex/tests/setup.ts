@@ -1,0 +1,47 @@
+/**
+ * Shared by the tests: the Convex modules for convex-test, and the local Clerk-compatible server
+ * (from clerk-metadata-wasm/testing) that the actions reach through CLERK_API_URL.
+ */
+import { afterAll, beforeAll, beforeEach } from "vitest";
+import { LOCAL_SECRET_KEY, startLocalClerkServer } from "clerk-metadata-wasm/testing";
+import type { LocalClerkServer, LocalUserSeed } from "clerk-metadata-wasm/testing";
+
+/** Every module of convex/ (the .d.ts augmentation aside), keyed as convex-test expects. */
+export const modules = import.meta.glob(["../convex/**/*.*s", "!../convex/**/*.d.ts"]);
+
+/**
+ * Starts the server before the file's tests and points the package at it through the same
+ * environment variables a deployment sets; each test starts from `users` with no recorded requests.
+ */
+export function useLocalClerk(users: Record<string, LocalUserSeed>): { readonly server: LocalClerkServer } {
+  const handle: { server?: LocalClerkServer } = {};
+  const saved = { key: process.env.CLERK_SECRET_KEY, url: process.env.CLERK_API_URL };
+
+  beforeAll(async () => {
+    handle.server = await startLocalClerkServer({ users });
+    process.env.CLERK_SECRET_KEY = LOCAL_SECRET_KEY;
+    process.env.CLERK_API_URL = handle.server.url;
+  });
+
+  beforeEach(() => {
+    handle.server?.reset(users);
+  });
+
+  afterAll(async () => {
+    await handle.server?.close();
+    restore("CLERK_SECRET_KEY", saved.key);
+    restore("CLERK_API_URL", saved.url);
+  });
+
+  return {
+    get server() {
+      if (handle.server === undefined) throw new Error("the local Clerk server is not running (use it inside a test)");
+      return handle.server;
+    },
+  };
+}
+
+function restore(name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+}

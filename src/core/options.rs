@@ -1,0 +1,269 @@
+//! Client options: defaults and checks, from values already read off the JS options object.
+
+use super::config::{Config, Host};
+use super::error::{number_text, Error};
+use super::limiter::{
+    RateLimiter, Window, CLERK_INSTANCE_LIVE, CLERK_INSTANCE_TEST, CLERK_USER_WRITES,
+};
+use super::retry::RetryPolicy;
+use super::validate::DEFAULT_MAX_METADATA_BYTES;
+
+/// The default per-request timeout.
+pub const DEFAULT_TIMEOUT_MS: f64 = 10_000.0;
+
+/// One rate-limit bucket as given: absent (Clerk's limit), `false` (off), or a window.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum LimitOption {
+    #[default]
+    Clerk,
+    Off,
+    Custom {
+        requests: f64,
+        window_ms: f64,
+    },
+}
+
+/// The options object, field by field, before any check.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawOptions {
+    pub secret_key: Option<String>,
+    pub api_url: Option<String>,
+    pub timeout_ms: Option<f64>,
+    pub max_retries: Option<f64>,
+    pub deadline_ms: Option<f64>,
+    pub max_retry_after_ms: Option<f64>,
+    pub retry_base_delay_ms: Option<f64>,
+    pub max_metadata_bytes: Option<f64>,
+    pub dangerously_allow_browser: bool,
+    pub user_writes: LimitOption,
+    pub instance: LimitOption,
+}
+
+/// Everything a client runs with.
+#[derive(Debug)]
+pub struct Settings {
+    /// Kept as a result: a missing key is reported by each call, in that call's words.
+    pub config: Result<Config, Error>,
+    pub retry: RetryPolicy,
+    pub timeout_ms: f64,
+    pub limiter: RateLimiter,
+    pub max_metadata_bytes: usize,
+}
+
+fn milliseconds(
+    value: Option<f64>,
+    name: &str,
+    default: f64,
+    zero_allowed: bool,
+) -> Result<f64, Error> {
+    match value {
+        None => Ok(default),
+        Some(v) if v.is_finite() && (v > 0.0 || (zero_allowed && v == 0.0)) => Ok(v),
+        Some(v) => Err(Error::invalid_argument(format!(
+            "options.{name} must be a {} number of milliseconds, got {}",
+            if zero_allowed {
+                "non-negative"
+            } else {
+                "positive"
+            },
+            number_text(v)
+        ))),
+    }
+}
+
+fn whole(value: f64, name: &str, min: f64, max: f64) -> Result<f64, Error> {
+    if value.fract() == 0.0 && (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(Error::invalid_argument(format!(
+            "options.{name} must be a whole number from {} to {}, got {}",
+            number_text(min),
+            number_text(max),
+            number_text(value)
+        )))
+    }
+}
+
+fn window(given: LimitOption, clerk: Window, name: &str) -> Result<Option<Window>, Error> {
+    match given {
+        LimitOption::Clerk => Ok(Some(clerk)),
+        LimitOption::Off => Ok(None),
+        LimitOption::Custom {
+            requests,
+            window_ms,
+        } => Ok(Some(Window {
+            requests: whole(requests, &format!("rateLimit.{name}.requests"), 1.0, 1e6)? as u32,
+            window_ms: milliseconds(
+                Some(window_ms),
+                &format!("rateLimit.{name}.windowMs"),
+                0.0,
+                false,
+            )?,
+        })),
+    }
+}
+
+impl RawOptions {
+    /// Applies defaults and checks every value; `browser_like` is what the host looks like.
+    pub fn settle(self, browser_like: bool) -> Result<Settings, Error> {
+        let defaults = RetryPolicy::default();
+        let retries = match self.max_retries {
+            None => defaults.max_attempts - 1,
+            Some(n) => whole(n, "maxRetries", 0.0, 100.0)? as u32,
+        };
+        let retry = RetryPolicy {
+            max_attempts: retries + 1,
+            base_delay_ms: milliseconds(
+                self.retry_base_delay_ms,
+                "retryBaseDelayMs",
+                defaults.base_delay_ms,
+                true,
+            )?,
+            max_delay_ms: defaults.max_delay_ms,
+            max_retry_after_ms: milliseconds(
+                self.max_retry_after_ms,
+                "maxRetryAfterMs",
+                defaults.max_retry_after_ms,
+                true,
+            )?,
+            deadline_ms: milliseconds(self.deadline_ms, "deadlineMs", defaults.deadline_ms, false)?,
+        };
+        let timeout_ms = milliseconds(self.timeout_ms, "timeoutMs", DEFAULT_TIMEOUT_MS, false)?;
+        let max_metadata_bytes = match self.max_metadata_bytes {
+            None => DEFAULT_MAX_METADATA_BYTES,
+            Some(n) => whole(n, "maxMetadataBytes", 1.0, 1e9)? as usize,
+        };
+        let host = Host {
+            browser_like,
+            allow_browser: self.dangerously_allow_browser,
+        };
+        let config = Config::new(self.secret_key.as_deref(), self.api_url.as_deref(), host);
+        let live = config.as_ref().is_ok_and(|c| c.secret_key.is_live());
+        let instance_default = if live {
+            CLERK_INSTANCE_LIVE
+        } else {
+            CLERK_INSTANCE_TEST
+        };
+        let limiter = RateLimiter::new(
+            window(self.user_writes, CLERK_USER_WRITES, "userWrites")?,
+            window(self.instance, instance_default, "instance")?,
+        );
+        Ok(Settings {
+            config,
+            retry,
+            timeout_ms,
+            limiter,
+            max_metadata_bytes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "sk_test_abcdefghijklmnopqrstuvwxyz";
+
+    #[test]
+    fn defaults_are_clerks() {
+        let settings = RawOptions::default().settle(false).unwrap();
+        assert_eq!(settings.retry, RetryPolicy::default());
+        assert_eq!(settings.timeout_ms, DEFAULT_TIMEOUT_MS);
+        assert_eq!(settings.max_metadata_bytes, 8192);
+        assert_eq!(settings.config.unwrap_err().code(), "missing_secret_key");
+    }
+
+    #[test]
+    fn max_retries_counts_retries_not_attempts() {
+        let raw = RawOptions {
+            max_retries: Some(0.0),
+            ..RawOptions::default()
+        };
+        assert_eq!(raw.settle(false).unwrap().retry.max_attempts, 1);
+        let raw = RawOptions {
+            max_retries: Some(5.0),
+            ..RawOptions::default()
+        };
+        assert_eq!(raw.settle(false).unwrap().retry.max_attempts, 6);
+    }
+
+    #[test]
+    fn bad_numbers_are_named() {
+        for (raw, field) in [
+            (
+                RawOptions {
+                    timeout_ms: Some(-1.0),
+                    ..RawOptions::default()
+                },
+                "options.timeoutMs",
+            ),
+            (
+                RawOptions {
+                    timeout_ms: Some(f64::NAN),
+                    ..RawOptions::default()
+                },
+                "options.timeoutMs",
+            ),
+            (
+                RawOptions {
+                    max_retries: Some(1.5),
+                    ..RawOptions::default()
+                },
+                "options.maxRetries",
+            ),
+            (
+                RawOptions {
+                    max_metadata_bytes: Some(0.0),
+                    ..RawOptions::default()
+                },
+                "options.maxMetadataBytes",
+            ),
+            (
+                RawOptions {
+                    user_writes: LimitOption::Custom {
+                        requests: 0.0,
+                        window_ms: 10.0,
+                    },
+                    ..RawOptions::default()
+                },
+                "options.rateLimit.userWrites.requests",
+            ),
+        ] {
+            let error = raw.settle(false).unwrap_err();
+            assert_eq!(error.code(), "invalid_argument");
+            assert!(error.reason.starts_with(field), "{}", error.reason);
+        }
+    }
+
+    #[test]
+    fn live_keys_get_the_larger_instance_limit() {
+        let raw = RawOptions {
+            secret_key: Some(KEY.replace("test", "live")),
+            ..RawOptions::default()
+        };
+        let mut limiter = raw.settle(false).unwrap().limiter;
+        let sent_now = (0..1000)
+            .filter(|_| limiter.reserve_instance(0.0) == 0.0)
+            .count();
+        assert_eq!(sent_now, 1000);
+        assert!(limiter.reserve_instance(0.0) > 0.0);
+    }
+
+    #[test]
+    fn limits_can_be_switched_off_or_tuned() {
+        let raw = RawOptions {
+            secret_key: Some(KEY.into()),
+            user_writes: LimitOption::Custom {
+                requests: 2.0,
+                window_ms: 100.0,
+            },
+            instance: LimitOption::Off,
+            ..RawOptions::default()
+        };
+        let mut limiter = raw.settle(false).unwrap().limiter;
+        assert_eq!(limiter.reserve_user_write(0.0, "u"), 0.0);
+        assert_eq!(limiter.reserve_user_write(0.0, "u"), 0.0);
+        assert!(limiter.reserve_user_write(0.0, "u") >= 100.0);
+        assert!((0..500).all(|_| limiter.reserve_instance(0.0) == 0.0));
+    }
+}

@@ -1,0 +1,368 @@
+// End-to-end tests of the command-line tool (dist/cli.mjs, the package's `bin`) against a local
+// Clerk-compatible server. Build first: node scripts/build.mjs --skip-wasm
+// Run: node --test tests/js/cli.test.mjs
+import { test, describe, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const CLI = fileURLToPath(new URL("../../dist/cli.mjs", import.meta.url));
+const PACKAGE = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+const { startLocalClerkServer, LOCAL_SECRET_KEY } = await import(new URL("../../dist/testing.mjs", import.meta.url).href);
+
+const WRONG_KEY = "sk_test_wrong_key_that_must_never_be_printed_0000";
+const SEED = () => ({
+  user_1: {
+    public_metadata: { role: "customer", plan: "free", nothing: null, nested: { a: 1, b: { c: 2 } } },
+    private_metadata: { stripeId: "cus_123" },
+    unsafe_metadata: { theme: "dark" },
+  },
+  user_2: {},
+});
+
+const tmp = mkdtempSync(join(tmpdir(), "clerk-metadata-cli-"));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+// Each test has its own server (ephemeral port), so tests run in parallel: most of the time is
+// spent starting Node and compiling the wasm in the spawned CLI.
+const PARALLEL = { concurrency: 4 };
+
+/** A test with its own fresh server seeded with SEED(); `fn` gets `{ server, cli, stored }`. */
+function it(name, fn) {
+  test(name, async () => {
+    const server = await startLocalClerkServer({ users: SEED(), userWriteLimit: false });
+    try {
+      await fn({
+        server,
+        cli: (args, options) => cli(server, args, options),
+        stored: (id, kind = "public") => server.getUser(id)[`${kind}_metadata`],
+      });
+    } finally {
+      await server.close();
+    }
+  });
+}
+
+/**
+ * Runs the CLI with a clean environment (only PATH, plus the server's key and URL unless
+ * overridden; `undefined` removes a variable). Asynchronous: the server lives in this process.
+ * Every run checks that no secret key appears in stdout or stderr.
+ */
+function cli(server, args, { env = {}, stdin } = {}) {
+  const fullEnv = { PATH: process.env.PATH, CLERK_SECRET_KEY: LOCAL_SECRET_KEY, CLERK_API_URL: server.url, ...env };
+  for (const name of Object.keys(fullEnv)) if (fullEnv[name] === undefined) delete fullEnv[name];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: fullEnv, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      try {
+        for (const secret of [LOCAL_SECRET_KEY, WRONG_KEY]) {
+          assert.ok(!stdout.includes(secret), `stdout leaks a secret key: ${stdout}`);
+          assert.ok(!stderr.includes(secret), `stderr leaks a secret key: ${stderr}`);
+        }
+        assert.doesNotMatch(stdout + stderr, /sk_test_[A-Za-z0-9]/, "no key-shaped token is printed");
+        resolve({ code, stdout, stderr });
+      } catch (error) {
+        reject(error);
+      }
+    });
+    child.stdin.end(stdin ?? "");
+  });
+}
+
+/** The run failed with `code`, nothing on stdout and exactly one prefixed line on stderr. */
+function assertFails(r, code, pattern) {
+  assert.equal(r.code, code, `exit code (stderr: ${r.stderr})`);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr, /^clerk-metadata-wasm: [^\n]+\n$/, "one line on stderr");
+  if (pattern) assert.match(r.stderr, pattern);
+}
+
+function assertOk(r) {
+  assert.equal(r.code, 0, `exit code (stderr: ${r.stderr})`);
+  assert.equal(r.stderr, "");
+}
+
+const pretty = (value) => `${JSON.stringify(value, null, 2)}\n`;
+
+/** An address nothing listens on. */
+async function closedPortUrl() {
+  const probe = createServer();
+  await new Promise((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  return `http://127.0.0.1:${port}`;
+}
+
+describe("help and version", PARALLEL, () => {
+  it("--help documents every command, option and exit code", async ({ cli }) => {
+    const r = await cli(["--help"]);
+    assertOk(r);
+    for (const usage of [
+      "get <userId>",
+      "get-key <userId> <key>",
+      "has <userId> <key>",
+      "set <userId> <key> <json>",
+      "merge <userId> <json-object>",
+      "remove <userId> <key>...",
+      "replace <userId> <json-object>",
+      "clear <userId>",
+    ]) {
+      assert.ok(r.stdout.includes(usage), usage);
+    }
+    for (const option of ["--kind public|private|unsafe", "--json-file", "--print", "--api-url", "--secret-key", "-h, --help", "--version"]) {
+      assert.ok(r.stdout.includes(option), option);
+    }
+    assert.match(r.stdout, /CLERK_SECRET_KEY/);
+    assert.match(r.stdout, /CLERK_API_URL/);
+    assert.match(r.stdout, /ps/, "--secret-key is discouraged");
+    for (const code of [0, 1, 2, 3, 4, 5, 6]) assert.match(r.stdout, new RegExp(`^  ${code}  \\S`, "m"), `exit code ${code}`);
+    assert.match(r.stdout, /get-key of an absent key/);
+
+    assert.equal((await cli(["-h"])).stdout, r.stdout);
+  });
+
+  it("per-command help: <command> --help, -h and help <command>", async ({ cli }) => {
+    const r = await cli(["set", "--help"]);
+    assertOk(r);
+    assert.match(r.stdout, /^Usage: clerk-metadata-wasm set <userId> <key> <json> \[options\]$/m);
+    assert.match(r.stdout, /--json-file <path\|->/);
+    assert.match(r.stdout, /--print/);
+    assert.match(r.stdout, /Exit codes:/);
+    assert.equal((await cli(["help", "set"])).stdout, r.stdout);
+    assert.equal((await cli(["set", "u", "-h"])).stdout, r.stdout, "help wins over missing arguments");
+
+    const get = await cli(["get", "--help"]);
+    assertOk(get);
+    assert.match(get.stdout, /^Usage: clerk-metadata-wasm get <userId> \[options\]$/m);
+    assert.doesNotMatch(get.stdout, /^  (--print|--json-file)/m, "only the options that apply");
+    assertFails(await cli(["help", "nope"]), 2, /unknown command "nope"/);
+  });
+
+  it("--version prints the package version", async ({ cli }) => {
+    const r = await cli(["--version"]);
+    assertOk(r);
+    assert.equal(r.stdout, `${PACKAGE.version}\n`);
+  });
+});
+
+describe("reads", PARALLEL, () => {
+  it("get prints the metadata pretty-printed with 2 spaces", async ({ cli }) => {
+    const r = await cli(["get", "user_1"]);
+    assertOk(r);
+    assert.equal(r.stdout, pretty(SEED().user_1.public_metadata));
+  });
+
+  it("get-key prints the value as JSON; a stored null is present; an absent key exits 3", async ({ cli }) => {
+    let r = await cli(["get-key", "user_1", "role"]);
+    assertOk(r);
+    assert.equal(r.stdout, '"customer"\n');
+    r = await cli(["get-key", "user_1", "nothing"]);
+    assertOk(r);
+    assert.equal(r.stdout, "null\n");
+    assertFails(await cli(["get-key", "user_1", "missing"]), 3, /key "missing" not found in the public metadata of user "user_1"/);
+  });
+
+  it("has prints true/false and exits 0/1 like test", async ({ cli }) => {
+    let r = await cli(["has", "user_1", "role"]);
+    assertOk(r);
+    assert.equal(r.stdout, "true\n");
+    r = await cli(["has", "user_1", "nothing"]);
+    assert.equal(r.code, 0, "a key holding null is present");
+    assert.equal(r.stdout, "true\n");
+    r = await cli(["has", "user_1", "missing"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "false\n");
+    assert.equal(r.stderr, "");
+  });
+});
+
+describe("writes", PARALLEL, () => {
+  it("set stores exactly the JSON value, other keys untouched, and prints nothing", async ({ cli, stored }) => {
+    for (const [arg, value] of [
+      ['"admin"', "admin"],
+      ["-5", -5],
+      ['["a","b"]', ["a", "b"]],
+    ]) {
+      const r = await cli(["set", "user_1", "role", arg]);
+      assertOk(r);
+      assert.equal(r.stdout, "", "writes print nothing");
+      assert.deepEqual(stored("user_1").role, value, arg);
+      assert.equal(stored("user_1").plan, "free");
+    }
+    // null cannot be stored with set (Clerk's merge reads it as "remove"): refused, exit 4.
+    assertFails(await cli(["set", "user_1", "role", "null"]), 4, /null/);
+    // An object replaces the stored object, it is not merged.
+    assertOk(await cli(["set", "user_1", "nested", '{"z":0}']));
+    assert.deepEqual(stored("user_1").nested, { z: 0 });
+  });
+
+  it("set --print prints the resulting metadata", async ({ cli }) => {
+    const r = await cli(["set", "user_2", "role", '"admin"', "--print"]);
+    assertOk(r);
+    assert.equal(r.stdout, pretty({ role: "admin" }));
+  });
+
+  it("merge deep-merges and a null member removes the key", async ({ cli, stored }) => {
+    const r = await cli(["merge", "user_1", '{"plan":"pro","role":null,"nested":{"b":{"d":3}}}', "--print"]);
+    assertOk(r);
+    const expected = { plan: "pro", nothing: null, nested: { a: 1, b: { c: 2, d: 3 } } };
+    assert.deepEqual(stored("user_1"), expected);
+    assert.deepEqual(JSON.parse(r.stdout), expected);
+    assert.equal(r.stdout, pretty(JSON.parse(r.stdout)));
+  });
+
+  it("remove removes one or more keys", async ({ cli, stored }) => {
+    assertOk(await cli(["remove", "user_1", "role"]));
+    assert.deepEqual(Object.keys(stored("user_1")).sort(), ["nested", "nothing", "plan"]);
+    const r = await cli(["remove", "user_1", "plan", "nested", "absent"]);
+    assertOk(r);
+    assert.equal(r.stdout, "");
+    assert.deepEqual(stored("user_1"), { nothing: null });
+  });
+
+  it("replace replaces the whole field; clear empties it", async ({ cli, stored }) => {
+    assertOk(await cli(["replace", "user_1", '{"only":1}']));
+    assert.deepEqual(stored("user_1"), { only: 1 });
+    assert.deepEqual(stored("user_1", "private"), { stripeId: "cus_123" }, "other fields untouched");
+    const r = await cli(["clear", "user_1", "--print"]);
+    assertOk(r);
+    assert.equal(r.stdout, "{}\n");
+    assert.deepEqual(stored("user_1"), {});
+  });
+});
+
+describe("--kind", PARALLEL, () => {
+  it("--kind private reads and writes private metadata only", async ({ cli, stored }) => {
+    let r = await cli(["get", "user_1", "--kind", "private"]);
+    assertOk(r);
+    assert.equal(r.stdout, pretty({ stripeId: "cus_123" }));
+    assertOk(await cli(["--kind=private", "set", "user_1", "tier", "3"]));
+    assert.deepEqual(stored("user_1", "private"), { stripeId: "cus_123", tier: 3 });
+    assert.equal(stored("user_1").tier, undefined, "public untouched");
+    r = await cli(["has", "user_1", "stripeId", "--kind", "private"]);
+    assert.equal(r.code, 0);
+    r = await cli(["has", "user_1", "stripeId"]);
+    assert.equal(r.code, 1, "default kind is public");
+    assertFails(await cli(["get-key", "user_1", "role", "--kind", "private"]), 3, /key "role" not found in the private metadata/);
+  });
+
+  it("--kind unsafe; an unknown kind is a usage error", async ({ server, cli }) => {
+    const r = await cli(["get-key", "user_1", "theme", "--kind", "unsafe"]);
+    assertOk(r);
+    assert.equal(r.stdout, '"dark"\n');
+    assertFails(await cli(["get", "user_1", "--kind", "secret"]), 2, /invalid --kind "secret": expected public, private or unsafe/);
+    assert.equal(server.requests.length, 1, "refused before any request");
+  });
+});
+
+describe("--json-file", PARALLEL, () => {
+  it("reads the value from a file (a BOM is ignored)", async ({ cli, stored }) => {
+    const file = join(tmp, "value.json");
+    writeFileSync(file, '\uFEFF{\n  "plan": "enterprise",\n  "seats": 10\n}\n');
+    assertOk(await cli(["merge", "user_2", "--json-file", file]));
+    assert.deepEqual(stored("user_2"), { plan: "enterprise", seats: 10 });
+    assertOk(await cli(["set", "user_2", "copy", "--json-file", file]));
+    assert.deepEqual(stored("user_2").copy, { plan: "enterprise", seats: 10 });
+  });
+
+  it("- reads stdin", async ({ cli, stored }) => {
+    const r = await cli(["replace", "user_2", "--kind", "private", "--json-file", "-", "--print"], { stdin: '{"notes":"vip"}\n' });
+    assertOk(r);
+    assert.equal(r.stdout, pretty({ notes: "vip" }));
+    assert.deepEqual(stored("user_2", "private"), { notes: "vip" });
+  });
+
+  it("bad JSON in a file or stdin, a missing file, or both a file and an argument: exit 2", async ({ server, cli }) => {
+    const file = join(tmp, "bad.json");
+    writeFileSync(file, '{\n  "a": 1,\n  "b": oops\n}\n');
+    assertFails(await cli(["merge", "user_2", "--json-file", file]), 2, /invalid JSON in --json-file ".*bad\.json" at position 19 \(line 3, column 8\)/);
+    assertFails(await cli(["merge", "user_2", "--json-file", "-"], { stdin: "" }), 2, /invalid JSON in stdin at position 0 .*unexpected end of input/);
+    assertFails(await cli(["merge", "user_2", "--json-file", join(tmp, "absent.json")]), 2, /cannot read --json-file ".*absent\.json": no such file/);
+    assertFails(await cli(["merge", "user_2", "{}", "--json-file", file]), 2, /either as an argument or with --json-file, not both/);
+    assertFails(await cli(["get", "user_2", "--json-file", file]), 2, /--json-file applies only to set, merge and replace/);
+    assert.equal(server.requests.length, 0, "nothing was sent");
+  });
+});
+
+describe("usage errors (exit 2)", PARALLEL, () => {
+  it("invalid JSON arguments give the parse position; a bare word gets a quoting hint", async ({ server, cli, stored }) => {
+    let r = await cli(["set", "user_1", "role", "admin"]);
+    assertFails(r, 2, /invalid JSON in the <json> argument at position 0 \(line 1, column 1\)/);
+    assert.ok(r.stderr.includes(`'"admin"'`), "hint to quote the word");
+    r = await cli(["merge", "user_1", "{plan:1}"]);
+    assertFails(r, 2, /invalid JSON in the <json-object> argument at position 1 .*expected a double-quoted property name/);
+    r = await cli(["set", "user_1", "n", "1 2"]);
+    assertFails(r, 2, /at position 2 .*after the JSON value/);
+    assert.equal(server.requests.length, 0, "nothing was sent");
+    assert.equal(stored("user_1").role, "customer");
+  });
+
+  it("unknown command or option, missing or extra arguments, misplaced flags", async ({ server, cli }) => {
+    assertFails(await cli([]), 2, /missing command/);
+    assertFails(await cli(["frobnicate", "user_1"]), 2, /unknown command "frobnicate"/);
+    assertFails(await cli(["get", "user_1", "--verbose"]), 2, /unknown option --verbose/);
+    assertFails(await cli(["get"]), 2, /get: missing <userId>/);
+    assertFails(await cli(["set", "user_1", "role"]), 2, /set: missing <json> \(or pass --json-file\)/);
+    assertFails(await cli(["remove", "user_1"]), 2, /remove: missing <key>/);
+    assertFails(await cli(["clear", "user_1", "user_2"]), 2, /too many arguments/);
+    assertFails(await cli(["get", "user_1", "--print"]), 2, /--print applies only to writes/);
+    assert.equal(server.requests.length, 0);
+  });
+});
+
+describe("errors from the package and the API", PARALLEL, () => {
+  it("missing CLERK_SECRET_KEY: exit 4, nothing sent", async ({ server, cli }) => {
+    assertFails(await cli(["get", "user_1"], { env: { CLERK_SECRET_KEY: undefined } }), 4, /Missing CLERK_SECRET_KEY/);
+    assert.equal(server.requests.length, 0);
+  });
+
+  it("other refusals by the package: exit 4", async ({ server, cli }) => {
+    assertFails(await cli(["get", "user_1"], { env: { CLERK_SECRET_KEY: "not-a-key" } }), 4, /Invalid CLERK_SECRET_KEY/);
+    assertFails(await cli(["get", "user_1", "--api-url", "not a url"]), 4, /CLERK_API_URL/);
+    assertFails(await cli(["merge", "user_1", "[1,2]"]), 4, /plain object/);
+    assert.equal(server.requests.length, 0);
+  });
+
+  it("--secret-key and --api-url flags override the environment", async ({ server, cli }) => {
+    const r = await cli(["get", "user_1", "--secret-key", LOCAL_SECRET_KEY, "--api-url", server.url], {
+      env: { CLERK_SECRET_KEY: undefined, CLERK_API_URL: "http://127.0.0.1:9" },
+    });
+    assertOk(r);
+    assert.equal(r.stdout, pretty(SEED().user_1.public_metadata));
+  });
+
+  it("unknown user: exit 3 for reads and writes", async ({ cli }) => {
+    assertFails(await cli(["get", "user_nope"]), 3, /not found/i);
+    assertFails(await cli(["set", "user_nope", "role", '"x"']), 3);
+    assertFails(await cli(["get", "user_nope", "--secret-key", LOCAL_SECRET_KEY], { env: { CLERK_SECRET_KEY: undefined } }), 3);
+  });
+
+  it("API errors: exit 5 (rejected key, 403, 500 after retries, 429)", async ({ server, cli, stored }) => {
+    const r = await cli(["get", "user_1", "--secret-key", WRONG_KEY]);
+    assertFails(r, 5, /HTTP 401/);
+
+    server.injectFault({ fault: { kind: "status", status: 403 } });
+    assertFails(await cli(["clear", "user_1"]), 5, /HTTP 403/);
+    assert.deepEqual(stored("user_1"), SEED().user_1.public_metadata);
+
+    server.injectFault({ fault: { kind: "status", status: 500 }, times: 10 });
+    assertFails(await cli(["get", "user_1"]), 5, /HTTP 500/);
+    server.clearFaults();
+
+    server.injectFault({ fault: { kind: "status", status: 429, headers: { "retry-after": "120" } }, times: 10 });
+    assertFails(await cli(["has", "user_1", "role"]), 5, /HTTP 429.*retry after 120 s/);
+    server.clearFaults();
+  });
+
+  it("network error: exit 6", async ({ cli }) => {
+    assertFails(await cli(["get", "user_1"], { env: { CLERK_API_URL: await closedPortUrl() } }), 6, /network/i);
+  });
+});
