@@ -71,8 +71,6 @@ struct JsErrorEntry<'a> {
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     long_message: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    meta: Option<&'a Value>,
 }
 
 fn set(target: &JsValue, key: &str, value: &JsValue) {
@@ -112,13 +110,21 @@ fn js_error(error: &Error, operation: Operation) -> JsValue {
             code: &entry.code,
             message: &entry.message,
             long_message: entry.long_message.as_deref(),
-            meta: entry.meta.as_ref(),
         })
         .collect();
     let serializer = serde_wasm_bindgen::Serializer::json_compatible();
     let errors = entries
         .serialize(&serializer)
         .unwrap_or_else(|_| js_sys::Array::new().into());
+    // `meta` is free-form JSON: it goes through JSON.parse, which keeps numbers exact (a
+    // serializer would see serde_json's arbitrary-precision numbers as structs).
+    for (index, entry) in error.errors.iter().enumerate() {
+        if let (Some(meta), Ok(target)) = (&entry.meta, Reflect::get_u32(&errors, index as u32)) {
+            if let Ok(meta) = to_js(meta) {
+                set(&target, "meta", &meta);
+            }
+        }
+    }
     set(&js, "errors", &errors);
     js
 }

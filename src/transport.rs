@@ -15,7 +15,7 @@ use web_sys::{AbortSignal, Response};
 
 use crate::core::config::{Config, API_VERSION, USER_AGENT};
 use crate::core::error::{number_text, Error, ErrorKind};
-use crate::core::limiter::RateLimiter;
+use crate::core::limiter::{Acquire, RateLimiter, Ticket};
 use crate::core::plan::RequestPlan;
 use crate::core::response::{self, HttpResponse, MAX_RESPONSE_BYTES};
 use crate::core::retry::{Decision, RetryPolicy};
@@ -45,6 +45,8 @@ pub struct Transport {
     timeout_ms: f64,
     retry: RetryPolicy,
     limiter: RefCell<RateLimiter>,
+    /// Wakers of calls queued behind in-flight requests, called when a response frees a slot.
+    waiting: RefCell<Vec<Function>>,
 }
 
 fn now() -> f64 {
@@ -68,6 +70,7 @@ impl Transport {
             timeout_ms,
             retry,
             limiter: RefCell::new(limiter),
+            waiting: RefCell::new(Vec::new()),
         }
     }
 
@@ -82,19 +85,15 @@ impl Transport {
         let started = now();
         let mut attempts = 0u32;
         loop {
-            if plan.method.is_write() {
-                let at = self
-                    .limiter
-                    .borrow_mut()
-                    .reserve_user_write(now(), &plan.user_id);
-                self.wait_until(at, started, attempts, signal).await?;
-            }
-            let at = self.limiter.borrow_mut().reserve_instance(now());
-            self.wait_until(at, started, attempts, signal).await?;
-
+            let ticket = self.acquire(plan, started, attempts, signal).await?;
             attempts += 1;
-            let mut error = match self.send_once(config, plan, signal).await {
-                Ok(response) if response.is_success() => return Ok(response),
+            let outcome = self.send_once(config, plan, signal).await;
+            self.release(ticket);
+            let mut error = match outcome {
+                Ok(mut response) if response.is_success() => {
+                    response.attempts = attempts;
+                    return Ok(response);
+                }
                 Ok(response) => response::api_error(&response),
                 Err(error) => error,
             };
@@ -104,7 +103,8 @@ impl Transport {
                 .decide(attempts, &error, now() - started, js_sys::Math::random())
             {
                 Decision::Retry { delay_ms } => {
-                    self.wait_until(now() + delay_ms, started, attempts, signal)
+                    let deadline = started + self.retry.deadline_ms;
+                    self.wait(now() + delay_ms, deadline, attempts, signal, false)
                         .await?
                 }
                 Decision::GiveUp => return Err(error),
@@ -112,20 +112,55 @@ impl Transport {
         }
     }
 
-    /// Sleeps until `at`, unless the caller aborts or the operation's deadline would pass.
-    async fn wait_until(
+    /// Waits for a rate-limiter slot; a request that is never sent never holds one.
+    async fn acquire(
         &self,
-        at: f64,
+        plan: &RequestPlan,
         started: f64,
         attempts: u32,
         signal: Option<&AbortSignal>,
+    ) -> Result<Ticket, Error> {
+        let deadline = started + self.retry.deadline_ms;
+        loop {
+            check_aborted(signal, attempts)?;
+            let answer =
+                self.limiter
+                    .borrow_mut()
+                    .try_acquire(now(), &plan.user_id, plan.method.is_write());
+            let until = match answer {
+                Acquire::Granted(ticket) => return Ok(ticket),
+                Acquire::WaitUntil(at) => at,
+                Acquire::WaitForRelease => f64::INFINITY,
+            };
+            self.wait(until, deadline, attempts, signal, true).await?;
+        }
+    }
+
+    /// The response for a ticket is in: free its slot a window from now, and wake the queue.
+    fn release(&self, ticket: Ticket) {
+        self.limiter.borrow_mut().release(ticket, now());
+        let woken: Vec<Function> = self.waiting.borrow_mut().drain(..).collect();
+        for wake in woken {
+            let _ = wake.call0(&JsValue::UNDEFINED);
+        }
+    }
+
+    /// Sleeps until `until` (or, for the rate limiter, until any response frees a slot), unless
+    /// the caller aborts or the operation's deadline would pass first.
+    async fn wait(
+        &self,
+        until: f64,
+        deadline: f64,
+        attempts: u32,
+        signal: Option<&AbortSignal>,
+        wake_on_release: bool,
     ) -> Result<(), Error> {
         check_aborted(signal, attempts)?;
-        let delay = at - now();
-        if delay <= 0.0 {
+        let now = now();
+        if until <= now {
             return Ok(());
         }
-        if at - started > self.retry.deadline_ms {
+        if until > deadline && (!wake_on_release || now >= deadline) {
             let mut error = Error::new(
                 ErrorKind::Timeout,
                 format!(
@@ -136,7 +171,10 @@ impl Transport {
             error.attempts = attempts;
             return Err(error);
         }
-        sleep(delay, signal).await;
+        let waiting = wake_on_release.then_some(&self.waiting);
+        // setTimeout treats anything over 2^31 - 1 ms as 1 ms: cap, then ask again.
+        let ms = (until.min(deadline) - now).min(2_147_483_647.0);
+        sleep(ms, signal, waiting).await;
         check_aborted(signal, attempts)
     }
 
@@ -207,6 +245,7 @@ impl Transport {
             retry_after: header("retry-after"),
             cf_ray: header("cf-ray"),
             body: String::new(),
+            attempts: 0,
         };
         let declared_len =
             header("content-length").and_then(|len| len.trim().parse::<usize>().ok());
@@ -300,8 +339,9 @@ fn describe_js_error(error: &JsValue) -> String {
     text
 }
 
-/// Resolves after `ms`, or as soon as `signal` aborts, leaving no timer or listener behind.
-async fn sleep(ms: f64, signal: Option<&AbortSignal>) {
+/// Resolves after `ms`, as soon as `signal` aborts, or (with `waiting`) when a rate-limiter
+/// slot frees; leaves no timer, listener or queue entry behind.
+async fn sleep(ms: f64, signal: Option<&AbortSignal>, waiting: Option<&RefCell<Vec<Function>>>) {
     let mut timer = JsValue::UNDEFINED;
     let mut wake: Option<Function> = None;
     let promise = Promise::new(&mut |resolve, _reject| {
@@ -309,11 +349,23 @@ async fn sleep(ms: f64, signal: Option<&AbortSignal>) {
         if let Some(signal) = signal {
             let _ = signal.add_event_listener_with_callback("abort", &resolve);
         }
+        if let Some(waiting) = waiting {
+            waiting.borrow_mut().push(resolve.clone());
+        }
         wake = Some(resolve);
     });
     let _ = JsFuture::from(promise).await;
     clear_timeout(&timer);
-    if let (Some(signal), Some(wake)) = (signal, wake) {
-        let _ = signal.remove_event_listener_with_callback("abort", &wake);
+    if let Some(wake) = wake {
+        if let Some(signal) = signal {
+            let _ = signal.remove_event_listener_with_callback("abort", &wake);
+        }
+        if let Some(waiting) = waiting {
+            let wake: &JsValue = &wake;
+            waiting.borrow_mut().retain(|queued| {
+                let queued: &JsValue = queued;
+                queued != wake
+            });
+        }
     }
 }

@@ -2,15 +2,19 @@
 //! collecting 429s: each user's writes (10 per 10 s) and the instance's requests (100 per 10 s
 //! with `sk_test_` keys, 1000 with `sk_live_`).
 //!
-//! Each bucket is a sliding-window log of the times it granted: a request may start at `t` when
-//! fewer than `requests` grants lie in `(t - window, t]`. Grants are first-come, first-served per
-//! bucket, so a queue never reorders. A write takes its user slot first and its instance slot
-//! only when that user slot comes due, so one busy user's queued writes never hold instance
-//! slots that other users could use now.
+//! Clerk counts a request when it *arrives*, which this side never observes: it lies somewhere
+//! between sending and the response. So a request holds its slot from the moment it is sent
+//! until one window after its response came back. Any two requests that arrive less than a
+//! window apart then both hold their slots at the later arrival, so at most `requests` of them
+//! can ever fall in one of Clerk's windows, however late or early each one arrived. (Counting
+//! from the grant instead lets a slow first request and a fast later one land in the same
+//! window: a 429.)
 //!
-//! Time is passed in (milliseconds), which keeps this module pure and its tests exact.
+//! A request takes a slot in its user's write bucket and the instance bucket together, or
+//! neither, so one busy user's queue never holds instance slots others could use. Time is passed
+//! in (milliseconds), which keeps this module pure and its tests exact.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 /// A limit of `requests` per `window_ms`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -34,44 +38,78 @@ pub const CLERK_INSTANCE_LIVE: Window = Window {
     requests: 1000,
     window_ms: 10_000.0,
 };
-/// Added to every window: requests leave here and arrive at Clerk with jitter in between.
-pub const SAFETY_MARGIN_MS: f64 = 100.0;
+/// Added to every window, for clocks that do not agree to the millisecond.
+pub const SAFETY_MARGIN_MS: f64 = 50.0;
 
-/// One sliding-window log.
-#[derive(Debug, Clone)]
-struct Log {
-    window: Window,
-    grants: VecDeque<f64>,
+/// Proof of a granted slot; hand it back to [`RateLimiter::release`] when the response is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    id: u64,
+    user: Option<String>,
+    instance: bool,
 }
 
-impl Log {
-    fn new(window: Window) -> Log {
-        Log {
+/// The answer to [`RateLimiter::try_acquire`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Acquire {
+    /// Send now.
+    Granted(Ticket),
+    /// A slot frees at this time; ask again then (or when a response arrives).
+    WaitUntil(f64),
+    /// Every slot is held by a request still in flight; ask again when a response arrives.
+    WaitForRelease,
+}
+
+/// One bucket: the slots held now, each with the time it frees (`INFINITY` while in flight).
+#[derive(Debug, Clone)]
+struct Bucket {
+    window: Window,
+    slots: Vec<(u64, f64)>,
+}
+
+impl Bucket {
+    fn new(window: Window) -> Bucket {
+        Bucket {
             window,
-            grants: VecDeque::new(),
+            slots: Vec::new(),
         }
     }
 
-    /// Takes the earliest slot at or after `now` and after every earlier grant.
-    fn reserve(&mut self, now: f64) -> f64 {
-        let span = self.window.window_ms + SAFETY_MARGIN_MS;
-        while self.grants.front().is_some_and(|&t| t <= now - span) {
-            self.grants.pop_front();
-        }
-        let limit = self.window.requests.max(1) as usize;
-        let mut at = self.grants.back().map_or(now, |&last| last.max(now));
-        if self.grants.len() >= limit {
-            if let Some(&oldest_in_window) = self.grants.get(self.grants.len() - limit) {
-                at = at.max(oldest_in_window + span);
-            }
-        }
-        self.grants.push_back(at);
-        at
+    fn prune(&mut self, now: f64) {
+        self.slots.retain(|&(_, frees_at)| frees_at > now);
     }
 
-    fn is_idle(&self, now: f64) -> bool {
-        let span = self.window.window_ms + SAFETY_MARGIN_MS;
-        self.grants.back().is_none_or(|&t| t <= now - span)
+    /// `None` when a slot is free now; otherwise when to ask again.
+    fn wait(&self) -> Option<Acquire> {
+        if self.slots.len() < self.window.requests.max(1) as usize {
+            return None;
+        }
+        let next = self
+            .slots
+            .iter()
+            .map(|&(_, frees_at)| frees_at)
+            .fold(f64::INFINITY, f64::min);
+        Some(if next.is_finite() {
+            Acquire::WaitUntil(next)
+        } else {
+            Acquire::WaitForRelease
+        })
+    }
+
+    fn release(&mut self, id: u64, completed_at: f64) {
+        let frees_at = completed_at + self.window.window_ms + SAFETY_MARGIN_MS;
+        for slot in self.slots.iter_mut().filter(|(slot_id, _)| *slot_id == id) {
+            slot.1 = frees_at;
+        }
+    }
+}
+
+/// Both buckets must have room: wait for the later of the two.
+fn both(a: Acquire, b: Acquire) -> Acquire {
+    match (a, b) {
+        (Acquire::WaitUntil(x), Acquire::WaitUntil(y)) => Acquire::WaitUntil(x.max(y)),
+        (Acquire::WaitForRelease, _) | (_, Acquire::WaitForRelease) => Acquire::WaitForRelease,
+        (other, _) => other,
     }
 }
 
@@ -79,9 +117,9 @@ impl Log {
 #[derive(Debug, Clone)]
 pub struct RateLimiter {
     user_writes: Option<Window>,
-    instance: Option<Log>,
-    users: HashMap<String, Log>,
-    reservations: u64,
+    instance: Option<Bucket>,
+    users: HashMap<String, Bucket>,
+    next_id: u64,
 }
 
 impl RateLimiter {
@@ -89,9 +127,9 @@ impl RateLimiter {
     pub fn new(user_writes: Option<Window>, instance: Option<Window>) -> RateLimiter {
         RateLimiter {
             user_writes,
-            instance: instance.map(Log::new),
+            instance: instance.map(Bucket::new),
             users: HashMap::new(),
-            reservations: 0,
+            next_id: 0,
         }
     }
 
@@ -105,28 +143,69 @@ impl RateLimiter {
         RateLimiter::new(Some(CLERK_USER_WRITES), Some(instance))
     }
 
-    /// Step one, at call time: the time at which this user's write may go (`now` for reads and
-    /// when the user bucket is off).
-    pub fn reserve_user_write(&mut self, now: f64, user_id: &str) -> f64 {
-        let Some(window) = self.user_writes else {
-            return now;
-        };
-        self.reservations += 1;
-        if self.reservations % 1024 == 0 {
-            // Forget users that have been quiet for a whole window, so memory stays bounded.
-            self.users.retain(|_, log| !log.is_idle(now));
+    /// Takes a slot in every bucket this request counts against, or tells how long to wait.
+    pub fn try_acquire(&mut self, now: f64, user_id: &str, is_write: bool) -> Acquire {
+        self.next_id += 1;
+        let id = self.next_id;
+        if id % 1024 == 0 {
+            // Forget users with no slot held, so memory stays bounded by the busy ones.
+            self.users.retain(|_, bucket| {
+                bucket.prune(now);
+                !bucket.slots.is_empty()
+            });
         }
-        self.users
-            .entry(user_id.to_owned())
-            .or_insert_with(|| Log::new(window))
-            .reserve(now)
+        let user_window = if is_write { self.user_writes } else { None };
+        let mut wait: Option<Acquire> = None;
+        if let Some(window) = user_window {
+            let bucket = self
+                .users
+                .entry(user_id.to_owned())
+                .or_insert_with(|| Bucket::new(window));
+            bucket.prune(now);
+            wait = bucket.wait();
+        }
+        if let Some(bucket) = self.instance.as_mut() {
+            bucket.prune(now);
+            if let Some(instance_wait) = bucket.wait() {
+                wait = Some(match wait {
+                    Some(user_wait) => both(user_wait, instance_wait),
+                    None => instance_wait,
+                });
+            }
+        }
+        if let Some(wait) = wait {
+            return wait;
+        }
+        let mut ticket = Ticket {
+            id,
+            user: None,
+            instance: false,
+        };
+        if user_window.is_some() {
+            if let Some(bucket) = self.users.get_mut(user_id) {
+                bucket.slots.push((id, f64::INFINITY));
+                ticket.user = Some(user_id.to_owned());
+            }
+        }
+        if let Some(bucket) = self.instance.as_mut() {
+            bucket.slots.push((id, f64::INFINITY));
+            ticket.instance = true;
+        }
+        Acquire::Granted(ticket)
     }
 
-    /// Step two, when step one's time has come: the time at which the request may be sent.
-    pub fn reserve_instance(&mut self, now: f64) -> f64 {
-        match self.instance.as_mut() {
-            Some(log) => log.reserve(now),
-            None => now,
+    /// The response for `ticket` arrived (or the request failed) at `completed_at`: its slots
+    /// free one window later.
+    pub fn release(&mut self, ticket: Ticket, completed_at: f64) {
+        if let Some(user) = &ticket.user {
+            if let Some(bucket) = self.users.get_mut(user) {
+                bucket.release(ticket.id, completed_at);
+            }
+        }
+        if ticket.instance {
+            if let Some(bucket) = self.instance.as_mut() {
+                bucket.release(ticket.id, completed_at);
+            }
         }
     }
 
@@ -142,46 +221,78 @@ mod tests {
 
     const SPAN: f64 = 10_000.0 + SAFETY_MARGIN_MS;
 
-    #[test]
-    fn ten_writes_go_at_once_the_eleventh_waits_a_window() {
-        let mut limiter = RateLimiter::for_clerk(false);
-        let times: Vec<f64> = (0..11)
-            .map(|_| limiter.reserve_user_write(0.0, "u"))
-            .collect();
-        assert!(times[..10].iter().all(|&t| t == 0.0));
-        assert_eq!(times[10], SPAN);
-        // Another user is not held up by the first one's queue.
-        assert_eq!(limiter.reserve_user_write(0.0, "other"), 0.0);
+    fn granted(answer: Acquire) -> Ticket {
+        match answer {
+            Acquire::Granted(ticket) => ticket,
+            other => panic!("expected a grant, got {other:?}"),
+        }
     }
 
     #[test]
-    fn no_window_ever_holds_more_than_the_limit() {
-        let mut limiter = RateLimiter::new(
-            Some(Window {
-                requests: 3,
-                window_ms: 1000.0,
-            }),
-            None,
-        );
-        let mut granted = Vec::new();
-        for i in 0..40 {
-            let now = f64::from(i) * 137.0;
-            granted.push(limiter.reserve_user_write(now, "u"));
+    fn ten_writes_go_at_once_the_eleventh_waits_for_a_response_then_a_window() {
+        let mut limiter = RateLimiter::for_clerk(false);
+        let tickets: Vec<Ticket> = (0..10)
+            .map(|_| granted(limiter.try_acquire(0.0, "u", true)))
+            .collect();
+        assert_eq!(limiter.try_acquire(0.0, "u", true), Acquire::WaitForRelease);
+        // Another user is not held up by the first one's queue.
+        granted(limiter.try_acquire(0.0, "other", true));
+        // Reads do not count against the user's write bucket.
+        granted(limiter.try_acquire(0.0, "u", false));
+        for (i, ticket) in tickets.into_iter().enumerate() {
+            limiter.release(ticket, 100.0 + i as f64);
         }
-        for &start in &granted {
-            let in_window = granted
+        assert_eq!(
+            limiter.try_acquire(200.0, "u", true),
+            Acquire::WaitUntil(100.0 + SPAN)
+        );
+        granted(limiter.try_acquire(100.0 + SPAN, "u", true));
+    }
+
+    /// The property that makes 429s impossible: requests arriving at Clerk anywhere between
+    /// their send and their response never put more than the limit in one window.
+    #[test]
+    fn no_window_of_arrivals_ever_holds_more_than_the_limit() {
+        let window = Window {
+            requests: 3,
+            window_ms: 1000.0,
+        };
+        let mut limiter = RateLimiter::new(Some(window), None);
+        // Requests with varied latencies; each arrives at Clerk at a chosen point in flight.
+        let mut in_flight: Vec<(Ticket, f64, f64)> = Vec::new(); // ticket, completes_at, arrives_at
+        let mut arrivals = Vec::new();
+        let mut now = 0.0;
+        let mut sent = 0;
+        let mut step = 0u64;
+        while sent < 40 {
+            step += 1;
+            now += 37.0;
+            in_flight.retain(|(ticket, completes_at, _)| {
+                if *completes_at <= now {
+                    limiter.release(ticket.clone(), *completes_at);
+                    false
+                } else {
+                    true
+                }
+            });
+            if let Acquire::Granted(ticket) = limiter.try_acquire(now, "u", true) {
+                let latency = [20.0, 900.0, 60.0, 450.0, 5.0][(step % 5) as usize];
+                let arrives_at = now + latency * [0.0, 0.5, 1.0][(step % 3) as usize];
+                arrivals.push(arrives_at);
+                in_flight.push((ticket, now + latency, arrives_at));
+                sent += 1;
+            }
+        }
+        for &at in &arrivals {
+            let in_window = arrivals
                 .iter()
-                .filter(|&&t| t > start - 1100.0 && t <= start)
+                .filter(|&&t| t > at - window.window_ms && t <= at)
                 .count();
             assert!(
                 in_window <= 3,
-                "{in_window} grants in the window ending at {start}"
+                "{in_window} arrivals in the window ending at {at}"
             );
         }
-        assert!(
-            granted.windows(2).all(|w| w[0] <= w[1]),
-            "grants are first come, first served"
-        );
     }
 
     #[test]
@@ -193,17 +304,42 @@ mod tests {
                 window_ms: 500.0,
             }),
         );
-        assert_eq!(limiter.reserve_instance(0.0), 0.0);
-        assert_eq!(limiter.reserve_instance(0.0), 0.0);
-        assert_eq!(limiter.reserve_instance(0.0), 500.0 + SAFETY_MARGIN_MS);
+        let first = granted(limiter.try_acquire(0.0, "a", false));
+        granted(limiter.try_acquire(0.0, "b", true));
+        assert_eq!(
+            limiter.try_acquire(0.0, "c", false),
+            Acquire::WaitForRelease
+        );
+        limiter.release(first, 10.0);
+        assert_eq!(
+            limiter.try_acquire(10.0, "c", false),
+            Acquire::WaitUntil(510.0 + SAFETY_MARGIN_MS)
+        );
+    }
+
+    #[test]
+    fn a_request_never_sent_holds_no_slot() {
+        let mut limiter = RateLimiter::new(
+            Some(Window {
+                requests: 1,
+                window_ms: 1000.0,
+            }),
+            None,
+        );
+        // Asking and being told to wait takes nothing.
+        let ticket = granted(limiter.try_acquire(0.0, "u", true));
+        for _ in 0..5 {
+            assert_eq!(limiter.try_acquire(0.0, "u", true), Acquire::WaitForRelease);
+        }
+        limiter.release(ticket, 0.0);
+        granted(limiter.try_acquire(1000.0 + SAFETY_MARGIN_MS, "u", true));
     }
 
     #[test]
     fn switched_off_buckets_never_delay() {
         let mut limiter = RateLimiter::new(None, None);
         for _ in 0..1000 {
-            assert_eq!(limiter.reserve_user_write(5.0, "u"), 5.0);
-            assert_eq!(limiter.reserve_instance(5.0), 5.0);
+            granted(limiter.try_acquire(5.0, "u", true));
         }
         assert_eq!(limiter.tracked_users(), 0);
     }
@@ -212,11 +348,14 @@ mod tests {
     fn quiet_users_are_forgotten() {
         let mut limiter = RateLimiter::for_clerk(true);
         for i in 0..1000 {
-            limiter.reserve_user_write(0.0, &format!("user_{i}"));
+            let ticket = granted(limiter.try_acquire(0.0, &format!("user_{i}"), true));
+            limiter.release(ticket, 0.0);
         }
         assert_eq!(limiter.tracked_users(), 1000);
-        for _ in 0..1024 {
-            limiter.reserve_user_write(100_000.0, "busy");
+        for _ in 0..100 {
+            if let Acquire::Granted(ticket) = limiter.try_acquire(SPAN + 1.0, "busy", true) {
+                limiter.release(ticket, SPAN + 1.0);
+            }
         }
         assert!(limiter.tracked_users() <= 1, "{}", limiter.tracked_users());
     }

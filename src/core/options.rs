@@ -161,6 +161,7 @@ impl RawOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::limiter::Acquire;
 
     const KEY: &str = "sk_test_abcdefghijklmnopqrstuvwxyz";
 
@@ -242,11 +243,12 @@ mod tests {
             ..RawOptions::default()
         };
         let mut limiter = raw.settle(false).unwrap().limiter;
+        let granted = |answer: Acquire| matches!(answer, Acquire::Granted(_));
         let sent_now = (0..1000)
-            .filter(|_| limiter.reserve_instance(0.0) == 0.0)
+            .filter(|_| granted(limiter.try_acquire(0.0, "u", false)))
             .count();
         assert_eq!(sent_now, 1000);
-        assert!(limiter.reserve_instance(0.0) > 0.0);
+        assert!(!granted(limiter.try_acquire(0.0, "u", false)));
     }
 
     #[test]
@@ -261,9 +263,10 @@ mod tests {
             ..RawOptions::default()
         };
         let mut limiter = raw.settle(false).unwrap().limiter;
-        assert_eq!(limiter.reserve_user_write(0.0, "u"), 0.0);
-        assert_eq!(limiter.reserve_user_write(0.0, "u"), 0.0);
-        assert!(limiter.reserve_user_write(0.0, "u") >= 100.0);
-        assert!((0..500).all(|_| limiter.reserve_instance(0.0) == 0.0));
+        let granted = |answer: Acquire| matches!(answer, Acquire::Granted(_));
+        assert!(granted(limiter.try_acquire(0.0, "u", true)));
+        assert!(granted(limiter.try_acquire(0.0, "u", true)));
+        assert!(!granted(limiter.try_acquire(0.0, "u", true)));
+        assert!((0..500).all(|_| granted(limiter.try_acquire(0.0, "v", false))));
     }
 }

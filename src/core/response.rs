@@ -19,6 +19,8 @@ pub struct HttpResponse {
     /// Cloudflare's ray id: Clerk's fallback trace id when the body has none.
     pub cf_ray: Option<String>,
     pub body: String,
+    /// Requests sent to get this response (retries included), copied into any error.
+    pub attempts: u32,
 }
 
 impl HttpResponse {
@@ -51,6 +53,7 @@ pub fn user_metadata(
             ),
         );
         error.status = Some(response.status);
+        error.attempts = response.attempts;
         error
     };
     if !response.is_json() {
@@ -66,7 +69,8 @@ pub fn user_metadata(
         return Err(invalid("the body is empty".into()));
     }
     // Parsed as a `Value` rather than a derived struct: typed visitors link float formatting
-    // (for "invalid type" messages) into the wasm, 14 KB for an error path.
+    // (for "invalid type" messages) into the wasm, 14 KB for an error path. Numbers keep their
+    // exact text (serde_json's `arbitrary_precision`), so what Clerk stored is what JS gets.
     let user = serde_json::from_str::<Value>(&response.body)
         .map_err(|e| invalid(format!("the body is not valid JSON ({e})")))?;
     let Value::Object(mut user) = user else {
@@ -114,11 +118,12 @@ pub fn api_error(response: &HttpResponse) -> Error {
         429 => "Rate limit exceeded".to_owned(),
         401 => format!("Clerk rejected CLERK_SECRET_KEY ({code})"),
         _ => match first {
-            Some(entry) => entry
-                .long_message
-                .clone()
-                .filter(|m| !m.is_empty())
-                .unwrap_or_else(|| entry.message.clone()),
+            Some(entry) => [entry.long_message.as_deref(), Some(entry.message.as_str())]
+                .into_iter()
+                .flatten()
+                .find(|m| !m.trim().is_empty())
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("Clerk answered HTTP {} ({code})", response.status)),
             None if response.is_json() => format!("Clerk answered HTTP {}", response.status),
             None => format!(
                 "Clerk answered HTTP {} with a non-JSON body ({})",
@@ -135,6 +140,7 @@ pub fn api_error(response: &HttpResponse) -> Error {
     error.clerk_trace_id = text(body.get("clerk_trace_id")).or_else(|| response.cf_ray.clone());
     error.retry_after = response.retry_after.as_deref().and_then(parse_retry_after);
     error.errors = errors;
+    error.attempts = response.attempts;
     error
 }
 
@@ -195,6 +201,17 @@ mod tests {
     }
 
     #[test]
+    fn numbers_keep_their_exact_text() {
+        let body =
+            r#"{"public_metadata":{"f":-102993.13212663165,"big":12345678901234567890,"e":1e-7}}"#;
+        let public = user_metadata(&json(200, body), MetadataKind::Public).unwrap();
+        assert_eq!(
+            text(public),
+            r#"{"f":-102993.13212663165,"big":12345678901234567890,"e":1e-7}"#
+        );
+    }
+
+    #[test]
     fn escaped_keys_are_read_as_text() {
         let escaped = json(
             200,
@@ -224,9 +241,17 @@ mod tests {
             json(200, r#"{"public_metadata":null}"#),
             json(200, r#"{"public_metadata":{}} trailing"#),
         ] {
+            let response = HttpResponse {
+                attempts: 2,
+                ..response
+            };
             let error = user_metadata(&response, MetadataKind::Public).unwrap_err();
             assert_eq!(error.code(), "invalid_response", "{}", response.body);
             assert_eq!(error.status, Some(200));
+            assert_eq!(
+                error.attempts, 2,
+                "a response arrived, so requests were sent"
+            );
         }
     }
 

@@ -1,0 +1,203 @@
+// The client-side rate limiter of the built package against the local server's limiters.
+// Windows are small (hundreds of ms) so the suite stays fast; correctness is judged by counts
+// (zero 429s recorded by the server, every key landed), never by measuring the wall clock.
+// Run: node --test tests/js/package-ratelimit.test.mjs   (after node scripts/build.mjs --skip-wasm)
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { pkg, withServer, withEnvServer, clientFor, rejection, assertClerkError, until } from "./package-helpers.mjs";
+
+const statuses = (s) => s.requests.map((r) => r.status);
+const count = (s, status) => s.requests.filter((r) => r.status === status).length;
+
+/**
+ * Opens `n` keep-alive connections to the server (unauthenticated requests: answered 401 before
+ * any server limiter counts them), then forgets them. The package's global fetch shares Node's
+ * connection pool, so its first requests do not pay for connection setup; a cold first request
+ * is the subject of its own test below.
+ */
+async function warmConnections(s, n) {
+  await Promise.all(Array.from({ length: n }, () => fetch(`${s.url}/v1/users/warmup`).then((r) => r.arrayBuffer())));
+  assert.ok(s.requests.every((r) => r.status === 401));
+  s.clearRequests();
+}
+
+describe("per-user write limit", () => {
+  const window = { requests: 2, windowMs: 300 };
+
+  test("client window longer than the server's: 6 concurrent writes to one user are spaced out, zero 429s", async () => {
+    await withServer({ users: { user_1: {} }, userWriteLimit: window }, async (s) => {
+      await warmConnections(s, 2); // the first fetch of a process is slow (see the cold-request test)
+      const c = clientFor(s, { rateLimit: { userWrites: { requests: 2, windowMs: 600 }, instance: false }, maxRetries: 0 });
+      await Promise.all(Array.from({ length: 6 }, (_, i) => c.mergeUserPublicMetadata("user_1", { [`k${i}`]: i })));
+      assert.equal(s.requests.length, 6);
+      assert.equal(count(s, 429), 0, String(statuses(s)));
+      assert.deepEqual(s.getUser("user_1").public_metadata, { k0: 0, k1: 1, k2: 2, k3: 3, k4: 4, k5: 5 });
+    });
+  });
+
+  test("client limit = server limit: 6 concurrent writes to one user all succeed, zero 429s", async () => {
+    await withServer({ users: { user_1: {} }, userWriteLimit: window }, async (s) => {
+      await warmConnections(s, 2);
+      // maxRetries 0: a single 429 would surface as a failure instead of being retried away.
+      const c = clientFor(s, { rateLimit: { userWrites: window, instance: false }, maxRetries: 0 });
+      await Promise.all(Array.from({ length: 6 }, (_, i) => c.mergeUserPublicMetadata("user_1", { [`k${i}`]: i })));
+      assert.equal(s.requests.length, 6);
+      assert.equal(count(s, 429), 0, String(statuses(s)));
+      assert.deepEqual(s.getUser("user_1").public_metadata, { k0: 0, k1: 1, k2: 2, k3: 3, k4: 4, k5: 5 });
+      // Writes are sent in the order they were made.
+      assert.deepEqual(s.requests.map((r) => Object.keys(r.json.public_metadata)[0]), ["k0", "k1", "k2", "k3", "k4", "k5"]);
+    });
+  });
+
+  test("reads are not held back by a user's queued writes; other users' writes are not either", async () => {
+    await withServer({ users: { user_1: {}, user_2: {} }, userWriteLimit: window }, async (s) => {
+      // 30 s: the queued write's slot must stay inside the default 60 s deadline.
+      const c = clientFor(s, { rateLimit: { userWrites: { requests: 1, windowMs: 30_000 }, instance: false }, maxRetries: 0 });
+      await c.mergeUserPublicMetadata("user_1", { first: 1 });
+      const controller = new AbortController();
+      const queued = rejection(c.mergeUserPublicMetadata("user_1", { second: 1 }, { signal: controller.signal }));
+      assert.deepEqual(await c.getUserPublicMetadata("user_1"), { first: 1 });
+      await c.mergeUserPublicMetadata("user_2", { other: 1 });
+      assert.deepEqual(s.requests.map((r) => `${r.method} ${r.path}`), ["PATCH /v1/users/user_1/metadata", "GET /v1/users/user_1", "PATCH /v1/users/user_2/metadata"]);
+      controller.abort();
+      assertClerkError(await queued, { code: "aborted", attempts: 0, operation: "merge" });
+      assert.equal(s.requests.length, 3, "the queued write was never sent");
+    });
+  });
+
+  test("rateLimit: false against the same server: 429s are returned (maxRetries 0) …", async () => {
+    await withServer({ users: { user_1: {} }, userWriteLimit: window }, async (s) => {
+      const c = clientFor(s, { rateLimit: false, maxRetries: 0 });
+      const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => c.mergeUserPublicMetadata("user_1", { [`k${i}`]: i })));
+      const rejected = results.filter((r) => r.status === "rejected").map((r) => r.reason);
+      const fulfilled = results.length - rejected.length;
+      // Normally 2 pass and 4 are refused; a slow arrival can let a third into a fresh window.
+      assert.ok(fulfilled >= 2 && rejected.length >= 3, `${fulfilled} passed, ${rejected.length} refused`);
+      for (const err of rejected) assertClerkError(err, { code: "too_many_requests", status: 429, retryAfter: 1, attempts: 1 });
+      assert.equal(count(s, 429), rejected.length);
+      assert.equal(s.requests.length, 6, "nothing retried");
+      assert.equal(Object.keys(s.getUser("user_1").public_metadata).length, fulfilled);
+    });
+  });
+
+  test("… or waited out and retried (default retries)", async () => {
+    await withServer({ users: { user_1: {} }, userWriteLimit: window }, async (s) => {
+      const c = clientFor(s, { rateLimit: false });
+      await Promise.all(Array.from({ length: 4 }, (_, i) => c.mergeUserPublicMetadata("user_1", { [`k${i}`]: i })));
+      assert.ok(count(s, 429) >= 1, `the server refused some writes: ${statuses(s)}`);
+      assert.equal(count(s, 200), 4);
+      assert.equal(s.requests.length, 4 + count(s, 429), "each 429 was retried");
+      assert.deepEqual(s.getUser("user_1").public_metadata, { k0: 0, k1: 1, k2: 2, k3: 3 });
+    });
+  });
+
+  test("100 concurrent merges of distinct keys to one user (50 per 1 s on both sides): all land (429s, if any, retried)", async () => {
+    const limit = { requests: 50, windowMs: 1000 };
+    await withServer({ users: { user_1: {} }, userWriteLimit: limit }, async (s) => {
+      await warmConnections(s, 50);
+      const c = clientFor(s, { rateLimit: { userWrites: limit, instance: false } });
+      await Promise.all(Array.from({ length: 100 }, (_, i) => c.mergeUserPublicMetadata("user_1", { [`key${i}`]: i })));
+      assert.equal(count(s, 200), 100);
+      const pm = s.getUser("user_1").public_metadata;
+      assert.equal(Object.keys(pm).length, 100);
+      for (let i = 0; i < 100; i++) assert.equal(pm[`key${i}`], i);
+    });
+  });
+
+  test("100 concurrent merges of distinct keys to one user (50 per 1 s on both sides): no request gets a 429", async () => {
+    const limit = { requests: 50, windowMs: 1000 };
+    await withServer({ users: { user_1: {} }, userWriteLimit: limit }, async (s) => {
+      const c = clientFor(s, { rateLimit: { userWrites: limit, instance: false }, maxRetries: 0 });
+      await Promise.all(Array.from({ length: 100 }, (_, i) => c.mergeUserPublicMetadata("user_1", { [`key${i}`]: i })));
+      assert.equal(s.requests.length, 100);
+      assert.equal(count(s, 429), 0);
+      const pm = s.getUser("user_1").public_metadata;
+      assert.equal(Object.keys(pm).length, 100);
+      for (let i = 0; i < 100; i++) assert.equal(pm[`key${i}`], i);
+    });
+  });
+
+  test("a limiter wait that would pass deadlineMs fails at once with code timeout, nothing sent", async () => {
+    await withServer({ users: { user_1: {} }, userWriteLimit: false }, async (s) => {
+      const c = clientFor(s, { rateLimit: { userWrites: { requests: 1, windowMs: 60_000 }, instance: false }, deadlineMs: 1000 });
+      await c.setUserPublicMetadataKey("user_1", "a", 1);
+      const err = await rejection(c.setUserPublicMetadataKey("user_1", "b", 2));
+      assertClerkError(err, { code: "timeout", attempts: 0, operation: "setKey", message: /1000 ms deadline/ });
+      assert.equal(s.requests.length, 1);
+    });
+  });
+});
+
+describe("instance limit", () => {
+  test("client window longer than the server's: 15 concurrent reads over 3 users, zero 429s", async () => {
+    const limit = { requests: 5, windowMs: 300 };
+    await withServer({ users: { user_1: {}, user_2: {}, user_3: {} }, userWriteLimit: false, instanceLimit: limit }, async (s) => {
+      await warmConnections(s, 5);
+      const c = clientFor(s, { rateLimit: { userWrites: false, instance: { requests: 5, windowMs: 600 } }, maxRetries: 0 });
+      await Promise.all(Array.from({ length: 15 }, (_, i) => c.getUserPublicMetadata(`user_${(i % 3) + 1}`)));
+      assert.equal(s.requests.length, 15);
+      assert.equal(count(s, 429), 0, String(statuses(s)));
+    });
+  });
+});
+
+describe("the default limiter of the top-level functions (Clerk's 10 writes / 10 s per user)", () => {
+  test("10 writes go at once, the 11th to that user is queued (not sent) while others proceed", async () => {
+    await withEnvServer({ users: { user_1: {}, user_2: {} } }, async (s) => {
+      await Promise.all(Array.from({ length: 10 }, (_, i) => pkg.mergeUserPublicMetadata("user_1", { [`k${i}`]: i })));
+      assert.equal(count(s, 200), 10);
+      const controller = new AbortController();
+      const eleventh = rejection(pkg.mergeUserPublicMetadata("user_1", { k10: 10 }, { signal: controller.signal }));
+      // Another user's write and a read of user_1 complete while the 11th waits.
+      await pkg.setUserPublicMetadataKey("user_2", "x", 1);
+      assert.equal(Object.keys(await pkg.getUserPublicMetadata("user_1")).length, 10);
+      assert.deepEqual(s.requests.slice(10).map((r) => `${r.method} ${r.path}`), ["PATCH /v1/users/user_2/metadata", "GET /v1/users/user_1"]);
+      controller.abort();
+      assertClerkError(await eleventh, { code: "aborted", attempts: 0 });
+      assert.equal(s.requests.length, 12);
+      assert.equal(count(s, 429), 0, "the server's own 10/10 s limit was never hit");
+    });
+  });
+});
+
+describe("known limiter defects", () => {
+  test("a slow (cold) first request does not make the next window's writes hit the server's limit", async () => {
+    const window = { requests: 2, windowMs: 300 };
+    await withServer({ users: { user_1: {} }, userWriteLimit: window }, async (s) => {
+      await warmConnections(s, 2);
+      let calls = 0;
+      // The first request is 250 ms slow to go out, as a cold TLS handshake to api.clerk.com can be.
+      const slowFirst = async (url, init) => {
+        calls += 1;
+        if (calls === 1) await new Promise((resolve) => setTimeout(resolve, 250));
+        return fetch(url, init);
+      };
+      const c = clientFor(s, { fetch: slowFirst, rateLimit: { userWrites: window, instance: false }, maxRetries: 0 });
+      const results = await Promise.allSettled(Array.from({ length: 4 }, (_, i) => c.mergeUserPublicMetadata("user_1", { [`k${i}`]: i })));
+      assert.equal(count(s, 429), 0, String(statuses(s)));
+      assert.ok(results.every((r) => r.status === "fulfilled"));
+    });
+  });
+
+  test("aborted (or deadline-refused) calls do not keep rate-limiter slots", async () => {
+    await withServer({ users: { user_1: {} }, userWriteLimit: false }, async (s) => {
+      const c = clientFor(s, { rateLimit: { userWrites: { requests: 2, windowMs: 60_000 }, instance: false }, deadlineMs: 2000 });
+      for (let i = 0; i < 2; i++) {
+        assertClerkError(await rejection(c.mergeUserPublicMetadata("user_1", { i }, { signal: AbortSignal.abort() })), { code: "aborted", attempts: 0 });
+      }
+      assert.equal(s.requests.length, 0);
+      // Nothing was sent, so the 2-per-minute window is still empty: this write must go now.
+      await c.mergeUserPublicMetadata("user_1", { real: 1 });
+      assert.equal(s.requests.length, 1);
+    });
+  });
+});
+
+test("the limiter leaves no timer behind once its waiters settle", async () => {
+  await withServer({ users: { user_1: {} }, userWriteLimit: false }, async (s) => {
+    const c = clientFor(s, { rateLimit: { userWrites: { requests: 1, windowMs: 50 }, instance: false } });
+    await Promise.all([c.mergeUserPublicMetadata("user_1", { a: 1 }), c.mergeUserPublicMetadata("user_1", { b: 1 }), c.mergeUserPublicMetadata("user_1", { c: 1 })]);
+    await until(() => s.requests.length === 3, "all writes");
+    assert.deepEqual(s.getUser("user_1").public_metadata, { a: 1, b: 1, c: 1 });
+  });
+});
