@@ -156,11 +156,13 @@ proptest! {
             retry_after,
             cf_ray: None,
             body,
+            attempts: 1,
         };
         match response::user_metadata(&response, MetadataKind::Public) {
             Ok(_) => prop_assert!(response.is_success() && json),
             Err(error) => {
                 prop_assert_eq!(error.status, Some(status));
+                prop_assert_eq!(error.attempts, 1);
                 prop_assert!(!error.reason.is_empty());
             }
         }
