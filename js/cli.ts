@@ -9,14 +9,9 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { ClerkMetadataError, createClerkMetadataClient, type MetadataFieldClient, type MetadataKind } from "./client.js";
-import { setWasmSource } from "./wasm.js";
-import { inlineWasmBytes } from "./wasm-inline.js";
-
-// Registered here as js/index.ts does, not by importing index.js: package.json says
-// "sideEffects": false, so esbuild drops index.ts's registration call when only its re-exports
-// are used, and every call would fail with "no wasm source registered".
-setWasmSource(inlineWasmBytes);
+// The package's own entry, loaded at run time (scripts/build.mjs keeps it external), so the CLI
+// adds no second copy of the wasm to the package.
+import { ClerkMetadataError, createClerkMetadataClient, type MetadataFieldClient, type MetadataKind } from "./index.js";
 
 const NAME = "clerk-metadata-wasm";
 

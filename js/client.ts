@@ -153,6 +153,13 @@ export interface ClerkMetadataClientOptions {
    * any script could read the key. Only for server code in such hosts (tests under jsdom, Electron's main process).
    */
   dangerouslyAllowBrowser?: boolean;
+  /**
+   * Opt-in read cache: reads within `ttlMs` (default 60 000) send no request; every write
+   * refreshes the user from Clerk's answer, so a read after a write sees it; a failed write
+   * forgets the user. At most `maxUsers` users (default 1000), oldest first out. Off by default.
+   * Concurrent reads of one user always share a single request, cache or not.
+   */
+  cache?: false | { ttlMs?: number; maxUsers?: number };
   /** Refuse metadata whose JSON is larger than this many bytes before sending (default 8192, Clerk's limit). */
   maxMetadataBytes?: number;
   /**
@@ -197,6 +204,24 @@ export interface PublicMetadataFunctions {
   clearUserPublicMetadata(userId: string, options?: CallOptions): Promise<void>;
 }
 
+/** Options of the many-user operations (`mergeMany`, `setKeysMany`, `removeKeysMany`). */
+export interface BatchOptions {
+  /** Users worked on at once (default 8). Every request still goes through the rate limiter. */
+  concurrency?: number;
+  /** Start no new item after the first failure; the rest are reported `skipped` (default false). */
+  stopOnError?: boolean;
+  /** Called as each item settles. */
+  onProgress?: (progress: { done: number; total: number; failed: number; result: BatchItemResult }) => void;
+  /** Aborts the items in flight and skips the rest. */
+  signal?: AbortSignal;
+}
+
+/** What happened to one item of a many-user operation, in input order. */
+export type BatchItemResult =
+  | { index: number; userId: string; status: "ok" }
+  | { index: number; userId: string; status: "error"; error: ClerkMetadataError }
+  | { index: number; userId: string; status: "skipped" };
+
 /** The same operations for any of the three metadata fields. */
 export interface MetadataFieldClient {
   get<T extends object = Record<string, unknown>>(userId: string, options?: CallOptions): Promise<T>;
@@ -209,6 +234,12 @@ export interface MetadataFieldClient {
   /** Sets several keys to exactly these values in one write. */
   setKeys(userId: string, entries: MetadataInput, options?: CallOptions): Promise<void>;
   clear(userId: string, options?: CallOptions): Promise<void>;
+  /** Merges into many users; one result per item, a failure never hides the others. */
+  mergeMany(items: readonly { userId: string; metadata: MetadataInput }[], options?: BatchOptions): Promise<BatchItemResult[]>;
+  /** Sets keys exactly (as `setKeys`) for many users. */
+  setKeysMany(items: readonly { userId: string; entries: MetadataInput }[], options?: BatchOptions): Promise<BatchItemResult[]>;
+  /** Removes keys from many users. */
+  removeKeysMany(items: readonly { userId: string; keys: readonly string[] }[], options?: BatchOptions): Promise<BatchItemResult[]>;
 }
 
 /** A configured client: the eight functions, plus every field's operations. */
@@ -249,6 +280,65 @@ function toClerkError(error: unknown): never {
   throw error;
 }
 
+function invalidBatch(message: string): ClerkMetadataError {
+  return new ClerkMetadataError(`Invalid batch: ${message}`, { code: "invalid_argument" });
+}
+
+/**
+ * Runs `work` over `items` with at most `concurrency` at once, settling every item: the host
+ * schedules, the wasm core still checks, sends and rate-limits each request.
+ */
+async function runBatch<T extends { userId: string }>(
+  items: readonly T[],
+  options: BatchOptions | undefined,
+  work: (item: T, signal: AbortSignal | undefined) => Promise<void>,
+): Promise<BatchItemResult[]> {
+  if (!Array.isArray(items)) throw invalidBatch("items must be an array");
+  const concurrency = options?.concurrency ?? 8;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
+    throw invalidBatch(`concurrency must be a whole number from 1 to 1000, got ${String(concurrency)}`);
+  }
+  const results: BatchItemResult[] = new Array(items.length);
+  let next = 0;
+  let done = 0;
+  let failed = 0;
+  let stopped = false;
+  let callbackError: { error: unknown } | undefined;
+  const settle = (result: BatchItemResult): void => {
+    results[result.index] = result;
+    done += 1;
+    if (result.status === "error") failed += 1;
+    try {
+      options?.onProgress?.({ done, total: items.length, failed, result });
+    } catch (error) {
+      callbackError ??= { error };
+    }
+  };
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      const item = items[index] as T;
+      const userId = typeof item?.userId === "string" ? item.userId : String(item?.userId);
+      if (stopped || options?.signal?.aborted) {
+        settle({ index, userId, status: "skipped" });
+        continue;
+      }
+      try {
+        await work(item, options?.signal);
+        settle({ index, userId, status: "ok" });
+      } catch (error) {
+        const clerkError =
+          error instanceof ClerkMetadataError ? error : new ClerkMetadataError(String(error), { code: "unknown" });
+        if (options?.stopOnError) stopped = true;
+        settle({ index, userId, status: "error", error: clerkError });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  if (callbackError) throw callbackError.error;
+  return results;
+}
+
 function field(wasm: WasmClient, kind: MetadataKind): MetadataFieldClient {
   const call = <T>(promise: Promise<T>): Promise<T> => promise.catch(toClerkError);
   return {
@@ -261,6 +351,12 @@ function field(wasm: WasmClient, kind: MetadataKind): MetadataFieldClient {
     setKey: (userId, key, value, options) => call(wasm.setKey(kind, userId, key, value, options?.signal)),
     setKeys: (userId, entries, options) => call(wasm.setKeys(kind, userId, entries, options?.signal)),
     clear: (userId, options) => call(wasm.clear(kind, userId, options?.signal)),
+    mergeMany: (items, options) =>
+      runBatch(items, options, (item, signal) => call(wasm.merge(kind, item.userId, item.metadata, signal))),
+    setKeysMany: (items, options) =>
+      runBatch(items, options, (item, signal) => call(wasm.setKeys(kind, item.userId, item.entries, signal))),
+    removeKeysMany: (items, options) =>
+      runBatch(items, options, (item, signal) => call(wasm.removeKeys(kind, item.userId, item.keys, signal))),
   };
 }
 

@@ -13,6 +13,7 @@ export interface WasmClientOptions {
     retryBaseDelayMs?: number;
     maxMetadataBytes?: number;
     dangerouslyAllowBrowser?: boolean;
+    cache?: false | { ttlMs?: number; maxUsers?: number };
     rateLimit?: false | { userWrites?: false | { requests: number; windowMs: number }; instance?: false | { requests: number; windowMs: number } };
 }
 

@@ -55,6 +55,32 @@ await esbuild.build({
   format: "esm",
   outfile: join(root, "dist", "cli.mjs"),
   banner: { js: "#!/usr/bin/env node" },
+  plugins: [
+    {
+      name: "package-entry-external",
+      setup(build) {
+        build.onResolve({ filter: /^\.\/index\.js$/ }, () => ({ path: "./index.mjs", external: true }));
+      },
+    },
+  ],
+});
+// The entry for Cloudflare Workers (`workerd`/`worker` conditions): ESM only, the wasm NOT inlined
+// but imported as a module (js/module-entry.ts). The import stays external, rewritten to the copy
+// of the wasm placed beside the bundle, so wrangler/workerd load it as a precompiled module.
+writeFileSync(join(root, "dist", "clerk_metadata_wasm_bg.wasm"), readFileSync(wasmPath));
+await esbuild.build({
+  ...common,
+  entryPoints: [join(root, "js", "module-entry.ts")],
+  format: "esm",
+  outfile: join(root, "dist", "workerd.mjs"),
+  plugins: [
+    {
+      name: "wasm-module-import",
+      setup(build) {
+        build.onResolve({ filter: /clerk_metadata_wasm_bg\.wasm$/ }, () => ({ path: "./clerk_metadata_wasm_bg.wasm", external: true }));
+      },
+    },
+  ],
 });
 
 // 3. Declarations. tsc emits one .d.ts per module into .cache/types; each entry's public surface

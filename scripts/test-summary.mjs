@@ -8,7 +8,8 @@ let passed = 0;
 let failed = 0;
 const rows = [];
 for (const file of readdirSync(dir).filter((f) => f.endsWith(".log")).sort()) {
-  const text = readFileSync(join(dir, file), "utf8");
+  // Runners color their summaries when they think they talk to a terminal: strip ANSI codes.
+  const text = readFileSync(join(dir, file), "utf8").replace(/\x1b\[[0-9;]*m/g, "");
   let p = 0;
   let f = 0;
   // cargo test and wasm-bindgen-test: "test result: ok. 48 passed; 0 failed; ..."

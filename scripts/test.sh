@@ -51,8 +51,8 @@ else
   echo "(skipped: no chromedriver; CLERK_WASM_BROWSER_TESTS=1 npm test installs Debian's chromium)"
 fi
 
-step "JS tests of the built package, the CLI and the Convex bundles"
-run node node --test --test-concurrency=2 tests/js/ tests/convex-bundle/
+step "JS tests: the built package, the CLI, Convex bundles, the packed tarball, other runtimes"
+run node node --test --test-concurrency=2 tests/js/ tests/convex-bundle/ tests/packaging/ tests/runtimes/
 
 step "Convex example (convex-test + vitest)"
 if [ ! -x examples/convex/node_modules/.bin/vitest ] || [ examples/convex/package-lock.json -nt examples/convex/node_modules/.package-lock.json ]; then

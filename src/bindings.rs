@@ -6,6 +6,8 @@
 //! `retryAfter`, `errors`, `attempts` and `operation`; the TypeScript wrapper turns them into its
 //! exported `ClerkMetadataError` class.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect};
@@ -13,10 +15,11 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::future_to_promise;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::AbortSignal;
 
 use crate::convert;
+use crate::core::cache::{Cache, Stamp, UserFields};
 use crate::core::config::Config;
 use crate::core::merge;
 use crate::core::options::{LimitOption, RawOptions};
@@ -40,6 +43,7 @@ export interface WasmClientOptions {
   retryBaseDelayMs?: number;
   maxMetadataBytes?: number;
   dangerouslyAllowBrowser?: boolean;
+  cache?: false | { ttlMs?: number; maxUsers?: number };
   rateLimit?: false | { userWrites?: false | { requests: number; windowMs: number }; instance?: false | { requests: number; windowMs: number } };
 }
 "#;
@@ -61,6 +65,18 @@ struct Client {
     config: Result<Config, Error>,
     transport: Transport,
     max_metadata_bytes: usize,
+    /// The opt-in read cache; with caching off it still orders reads after writes.
+    cache: RefCell<Cache>,
+    /// Reads of a user in flight, which concurrent reads of that user join (single flight).
+    flights: RefCell<HashMap<String, Flight>>,
+}
+
+/// One shared read: its start, a promise settled when it is done, and where its result lands.
+#[derive(Clone)]
+struct Flight {
+    stamp: Stamp,
+    done: Promise,
+    result: Rc<RefCell<Option<Result<UserFields, Error>>>>,
 }
 
 /// The shape of Clerk's error entries as JS sees them (camelCase, like `@clerk/backend`).
@@ -270,7 +286,20 @@ fn read_options(options: &JsValue) -> Result<(RawOptions, Option<Function>), Err
         }
         Some(value) => return Err(reader.wrong("rateLimit", "false or an object", &value)),
     };
+    let cache = match reader.get("cache")? {
+        None => None,
+        Some(value) if value.as_bool() == Some(false) => None,
+        Some(value) if value.is_object() => {
+            let cache = OptionsReader {
+                object: &value,
+                prefix: "options.cache.",
+            };
+            Some((cache.number("ttlMs")?, cache.number("maxUsers")?))
+        }
+        Some(value) => return Err(reader.wrong("cache", "false or { ttlMs, maxUsers }", &value)),
+    };
     let raw = RawOptions {
+        cache,
         secret_key: reader.string("secretKey")?,
         api_url: reader.string("apiUrl")?,
         timeout_ms: reader.number("timeoutMs")?,
@@ -312,6 +341,8 @@ impl WasmClient {
                     settings.limiter,
                 ),
                 max_metadata_bytes: settings.max_metadata_bytes,
+                cache: RefCell::new(settings.cache),
+                flights: RefCell::new(HashMap::new()),
             }),
         })
     }
@@ -321,8 +352,8 @@ impl WasmClient {
         self.run(Operation::Get, kind, signal, |client, kind, signal| {
             let plan = plan::get_user(&convert::string(&user_id, "userId")?)?;
             Ok(async move {
-                let response = client.send(&plan, signal.as_ref()).await?;
-                to_js(&Value::Object(response::user_metadata(&response, kind)?))
+                let metadata = client.read(&plan, kind, signal.as_ref()).await?;
+                to_js(&Value::Object(metadata))
             })
         })
     }
@@ -339,8 +370,7 @@ impl WasmClient {
         self.run(Operation::GetKey, kind, signal, |client, kind, signal| {
             let (plan, key) = read_key_plan(&user_id, &key)?;
             Ok(async move {
-                let response = client.send(&plan, signal.as_ref()).await?;
-                let metadata = response::user_metadata(&response, kind)?;
+                let metadata = client.read(&plan, kind, signal.as_ref()).await?;
                 match metadata.get(&key) {
                     Some(value) => to_js(value),
                     None => Ok(JsValue::UNDEFINED),
@@ -361,8 +391,7 @@ impl WasmClient {
         self.run(Operation::HasKey, kind, signal, |client, kind, signal| {
             let (plan, key) = read_key_plan(&user_id, &key)?;
             Ok(async move {
-                let response = client.send(&plan, signal.as_ref()).await?;
-                let metadata = response::user_metadata(&response, kind)?;
+                let metadata = client.read(&plan, kind, signal.as_ref()).await?;
                 Ok(JsValue::from_bool(metadata.contains_key(&key)))
             })
         })
@@ -549,15 +578,108 @@ impl Client {
 
     /// Sends a write and checks Clerk answered with a user, so a proxy's HTML 200 is not
     /// mistaken for success.
+    /// Every successful write refreshes the cached user from Clerk's answer; a failed one
+    /// forgets it.
     async fn write(
         &self,
         plan: &RequestPlan,
         kind: MetadataKind,
         signal: Option<&AbortSignal>,
     ) -> Result<JsValue, Error> {
-        let response = self.send(plan, signal).await?;
-        response::user_metadata(&response, kind)?;
-        Ok(JsValue::UNDEFINED)
+        let stamp = self.cache.borrow_mut().begin_write(&plan.user_id);
+        let outcome = match self.send(plan, signal).await {
+            Ok(response) => response::user_fields(&response, kind),
+            Err(error) => Err(error),
+        };
+        let mut cache = self.cache.borrow_mut();
+        let result = match outcome {
+            Ok(fields) => {
+                cache.store(&plan.user_id, stamp, fields, now());
+                Ok(JsValue::UNDEFINED)
+            }
+            Err(error) => {
+                cache.invalidate(&plan.user_id);
+                Err(error)
+            }
+        };
+        cache.finish(stamp);
+        result
+    }
+
+    /// One field of a user: from the cache when fresh, else from a read that concurrent
+    /// callers share, unless a write to that user started after it did.
+    async fn read(
+        &self,
+        plan: &RequestPlan,
+        kind: MetadataKind,
+        signal: Option<&AbortSignal>,
+    ) -> Result<Map<String, Value>, Error> {
+        let user_id = &plan.user_id;
+        if let Some(metadata) = self
+            .cache
+            .borrow()
+            .get(user_id, now())
+            .and_then(|fields| fields.get(kind))
+        {
+            return Ok(metadata.clone());
+        }
+        let shared = self.flights.borrow().get(user_id).cloned();
+        if let Some(flight) = shared.filter(|f| self.cache.borrow().may_share(user_id, f.stamp)) {
+            let _ = JsFuture::from(flight.done.clone()).await;
+            let result = flight.result.borrow().clone();
+            match result {
+                // Another caller's abort is not this caller's: read on its own.
+                Some(Err(error)) if error.kind == ErrorKind::Aborted => {}
+                Some(result) => return result.map(|fields| fields.take(kind).unwrap_or_default()),
+                None => {}
+            }
+        }
+        self.lead_read(plan, kind, signal).await
+    }
+
+    /// Sends the read that others may join, and stores its answer in the cache.
+    async fn lead_read(
+        &self,
+        plan: &RequestPlan,
+        kind: MetadataKind,
+        signal: Option<&AbortSignal>,
+    ) -> Result<Map<String, Value>, Error> {
+        let mut settle: Option<Function> = None;
+        let done = Promise::new(&mut |resolve, _reject| settle = Some(resolve));
+        let stamp = self.cache.borrow_mut().begin_read();
+        let flight = Flight {
+            stamp,
+            done,
+            result: Rc::new(RefCell::new(None)),
+        };
+        self.flights
+            .borrow_mut()
+            .insert(plan.user_id.clone(), flight.clone());
+        let outcome = match self.send(plan, signal).await {
+            Ok(response) => response::user_fields(&response, kind),
+            Err(error) => Err(error),
+        };
+        {
+            let mut cache = self.cache.borrow_mut();
+            if let Ok(fields) = &outcome {
+                cache.store(&plan.user_id, stamp, fields.clone(), now());
+            }
+            cache.finish(stamp);
+        }
+        *flight.result.borrow_mut() = Some(outcome.clone());
+        {
+            let mut flights = self.flights.borrow_mut();
+            if flights
+                .get(&plan.user_id)
+                .is_some_and(|f| f.stamp == stamp && Rc::ptr_eq(&f.result, &flight.result))
+            {
+                flights.remove(&plan.user_id);
+            }
+        }
+        if let Some(settle) = settle {
+            let _ = settle.call0(&JsValue::UNDEFINED);
+        }
+        outcome.map(|fields| fields.take(kind).unwrap_or_default())
     }
 
     /// Everything about an exact set that can be refused before any request, read or write.
@@ -577,6 +699,8 @@ impl Client {
         signal: Option<&AbortSignal>,
     ) -> Result<JsValue, Error> {
         let current = if entries.values().any(merge::needs_current_value) {
+            // Always from Clerk, never the cache: a key another process added since must be
+            // named in the patch, or it would survive the exact set.
             let response = self.send(&plan::get_user(user_id)?, signal).await?;
             Some(response::user_metadata(&response, kind)?)
         } else {
@@ -598,6 +722,10 @@ impl Client {
 /// Hands a value to JS through the host's `JSON.parse`: one native parse rather than a
 /// property-by-property build, and `__proto__` keys land as own data properties (assigning them
 /// one by one would call the `__proto__` setter instead).
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
 fn to_js(value: &Value) -> Result<JsValue, Error> {
     js_sys::JSON::parse(&value.to_string()).map_err(|_| {
         Error::new(

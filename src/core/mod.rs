@@ -1,5 +1,6 @@
 //! The pure core: everything that can be decided without a network or a JS engine.
 
+pub mod cache;
 pub mod config;
 pub mod error;
 pub mod limiter;

@@ -1,5 +1,6 @@
 //! Client options: defaults and checks, from values already read off the JS options object.
 
+use super::cache::Cache;
 use super::config::{Config, Host};
 use super::error::{number_text, Error};
 use super::limiter::{
@@ -37,6 +38,8 @@ pub struct RawOptions {
     pub dangerously_allow_browser: bool,
     pub user_writes: LimitOption,
     pub instance: LimitOption,
+    /// `Some((ttlMs, maxUsers))` turns the read cache on; absent members take the defaults.
+    pub cache: Option<(Option<f64>, Option<f64>)>,
 }
 
 /// Everything a client runs with.
@@ -48,7 +51,12 @@ pub struct Settings {
     pub timeout_ms: f64,
     pub limiter: RateLimiter,
     pub max_metadata_bytes: usize,
+    pub cache: Cache,
 }
+
+/// Cache defaults when it is switched on: a minute, a thousand users.
+pub const DEFAULT_CACHE_TTL_MS: f64 = 60_000.0;
+pub const DEFAULT_CACHE_MAX_USERS: f64 = 1000.0;
 
 fn milliseconds(
     value: Option<f64>,
@@ -148,12 +156,25 @@ impl RawOptions {
             window(self.user_writes, CLERK_USER_WRITES, "userWrites")?,
             window(self.instance, instance_default, "instance")?,
         );
+        let cache = match self.cache {
+            None => Cache::new(0.0, 1),
+            Some((ttl_ms, max_users)) => Cache::new(
+                milliseconds(ttl_ms, "cache.ttlMs", DEFAULT_CACHE_TTL_MS, false)?,
+                whole(
+                    max_users.unwrap_or(DEFAULT_CACHE_MAX_USERS),
+                    "cache.maxUsers",
+                    1.0,
+                    1e7,
+                )? as usize,
+            ),
+        };
         Ok(Settings {
             config,
             retry,
             timeout_ms,
             limiter,
             max_metadata_bytes,
+            cache,
         })
     }
 }

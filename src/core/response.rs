@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use super::cache::UserFields;
 use super::error::{ClerkErrorEntry, Error, ErrorKind};
 use super::MetadataKind;
 
@@ -41,6 +42,13 @@ pub fn user_metadata(
     response: &HttpResponse,
     kind: MetadataKind,
 ) -> Result<Map<String, Value>, Error> {
+    let fields = user_fields(response, kind)?;
+    Ok(fields.take(kind).unwrap_or_default())
+}
+
+/// All three metadata fields of a successful user response; `required` must be an object, the
+/// others are kept when they are objects (for the cache).
+pub fn user_fields(response: &HttpResponse, required: MetadataKind) -> Result<UserFields, Error> {
     if !response.is_success() {
         return Err(api_error(response));
     }
@@ -76,11 +84,25 @@ pub fn user_metadata(
     let Value::Object(mut user) = user else {
         return Err(invalid("the body is not a JSON user object".into()));
     };
-    match user.remove(kind.field()) {
-        Some(Value::Object(metadata)) => Ok(metadata),
-        Some(_) => Err(invalid(format!("{} is not an object", kind.field()))),
-        None => Err(invalid(format!("the user has no {} field", kind.field()))),
+    match user.get(required.field()) {
+        Some(Value::Object(_)) => {}
+        Some(_) => return Err(invalid(format!("{} is not an object", required.field()))),
+        None => {
+            return Err(invalid(format!(
+                "the user has no {} field",
+                required.field()
+            )))
+        }
     }
+    let mut take = |kind: MetadataKind| match user.remove(kind.field()) {
+        Some(Value::Object(metadata)) => Some(metadata),
+        _ => None,
+    };
+    Ok(UserFields {
+        public: take(MetadataKind::Public),
+        private: take(MetadataKind::Private),
+        unsafe_: take(MetadataKind::Unsafe),
+    })
 }
 
 /// Turns a non-2xx response into an error with Clerk's code, trace id and `Retry-After`.
