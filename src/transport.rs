@@ -7,11 +7,11 @@
 
 use std::cell::RefCell;
 
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, Response};
+use web_sys::{AbortController, AbortSignal, Response};
 
 use crate::core::config::{Config, API_VERSION, USER_AGENT};
 use crate::core::error::{number_text, Error, ErrorKind};
@@ -32,11 +32,6 @@ extern "C" {
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(handle: &JsValue);
 
-    #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout, catch)]
-    fn abort_signal_timeout(ms: f64) -> Result<AbortSignal, JsValue>;
-
-    #[wasm_bindgen(js_namespace = AbortSignal, js_name = any, catch)]
-    fn abort_signal_any(signals: &Array) -> Result<AbortSignal, JsValue>;
 }
 
 /// How the client sends: which fetch, how patiently, and at what pace.
@@ -112,7 +107,8 @@ impl Transport {
         }
     }
 
-    /// Waits for a rate-limiter slot; a request that is never sent never holds one.
+    /// Waits for a rate-limiter slot; a request that is never sent never holds one, and a
+    /// user's writes are granted in the order they were made.
     async fn acquire(
         &self,
         plan: &RequestPlan,
@@ -121,28 +117,46 @@ impl Transport {
         signal: Option<&AbortSignal>,
     ) -> Result<Ticket, Error> {
         let deadline = started + self.retry.deadline_ms;
-        loop {
-            check_aborted(signal, attempts)?;
+        let is_write = plan.method.is_write();
+        let place = self.limiter.borrow_mut().enqueue(&plan.user_id, is_write);
+        let outcome = loop {
+            if let Err(error) = check_aborted(signal, attempts) {
+                break Err(error);
+            }
             let answer =
                 self.limiter
                     .borrow_mut()
-                    .try_acquire(now(), &plan.user_id, plan.method.is_write());
+                    .try_acquire(now(), &plan.user_id, is_write, place);
             let until = match answer {
-                Acquire::Granted(ticket) => return Ok(ticket),
+                Acquire::Granted(ticket) => break Ok(ticket),
                 Acquire::WaitUntil(at) => at,
                 Acquire::WaitForRelease => f64::INFINITY,
             };
-            self.wait(until, deadline, attempts, signal, true).await?;
+            if let Err(error) = self.wait(until, deadline, attempts, signal, true).await {
+                break Err(error);
+            }
+        };
+        if outcome.is_err() {
+            self.limiter.borrow_mut().abandon(&plan.user_id, place);
+        }
+        // The queue moved (granted or given up): whoever is next must look again.
+        if place.is_some() && self.limiter.borrow().has_queue(&plan.user_id) {
+            self.wake_waiting();
+        }
+        outcome
+    }
+
+    fn wake_waiting(&self) {
+        let woken: Vec<Function> = self.waiting.borrow_mut().drain(..).collect();
+        for wake in woken {
+            let _ = wake.call0(&JsValue::UNDEFINED);
         }
     }
 
     /// The response for a ticket is in: free its slot a window from now, and wake the queue.
     fn release(&self, ticket: Ticket) {
         self.limiter.borrow_mut().release(ticket, now());
-        let woken: Vec<Function> = self.waiting.borrow_mut().drain(..).collect();
-        for wake in woken {
-            let _ = wake.call0(&JsValue::UNDEFINED);
-        }
+        self.wake_waiting();
     }
 
     /// Sleeps until `until` (or, for the rate limiter, until any response frees a slot), unless
@@ -185,11 +199,11 @@ impl Transport {
         caller_signal: Option<&AbortSignal>,
     ) -> Result<HttpResponse, Error> {
         let network = |reason: String| Error::new(ErrorKind::Network, reason);
-        let timeout_signal = abort_signal_timeout(self.timeout_ms).ok();
-        let signal = match (caller_signal, &timeout_signal) {
-            (Some(caller), Some(timeout)) => abort_signal_any(&Array::of2(caller, timeout)).ok(),
-            (Some(caller), None) => Some(caller.clone()),
-            (None, timeout) => timeout.clone(),
+        // Dropped on every way out of this function: the timer and the listener go with it.
+        let timer = RequestTimer::start(self.timeout_ms, caller_signal);
+        let signal = match &timer {
+            Some(timer) => Some(timer.controller.signal()),
+            None => caller_signal.cloned(),
         };
 
         let headers = Object::new();
@@ -221,7 +235,7 @@ impl Transport {
             classify_rejection(
                 &cause,
                 caller_signal,
-                timeout_signal.as_ref(),
+                timer.as_ref().is_some_and(RequestTimer::fired),
                 self.timeout_ms,
             )
         };
@@ -267,6 +281,52 @@ impl Transport {
     }
 }
 
+/// The per-request timeout: an `AbortController` that a timer (or the caller's signal) aborts,
+/// cleared as soon as the request is over so no timer outlives it. (`AbortSignal.timeout` would
+/// leave one running for the full timeout after every request, keeping short-lived hosts alive.)
+struct RequestTimer {
+    controller: AbortController,
+    abort: Function,
+    timer: JsValue,
+    caller: Option<AbortSignal>,
+}
+
+impl RequestTimer {
+    fn start(ms: f64, caller: Option<&AbortSignal>) -> Option<RequestTimer> {
+        let controller = AbortController::new().ok()?;
+        let abort: Function = Reflect::get(&controller, &"abort".into())
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        let abort = abort.bind0(&controller);
+        let timer = set_timeout(&abort, ms);
+        if let Some(caller) = caller {
+            let _ = caller.add_event_listener_with_callback("abort", &abort);
+        }
+        Some(RequestTimer {
+            controller,
+            abort,
+            timer,
+            caller: caller.cloned(),
+        })
+    }
+
+    /// Whether the timer fired (rather than the caller aborting).
+    fn fired(&self) -> bool {
+        self.controller.signal().aborted()
+            && !self.caller.as_ref().is_some_and(AbortSignal::aborted)
+    }
+}
+
+impl Drop for RequestTimer {
+    fn drop(&mut self) {
+        clear_timeout(&self.timer);
+        if let Some(caller) = &self.caller {
+            let _ = caller.remove_event_listener_with_callback("abort", &self.abort);
+        }
+    }
+}
+
 fn too_large(status: u16, bytes: usize) -> Error {
     let mut error = Error::new(
         ErrorKind::InvalidResponse,
@@ -296,7 +356,7 @@ fn check_aborted(signal: Option<&AbortSignal>, attempts: u32) -> Result<(), Erro
 fn classify_rejection(
     cause: &JsValue,
     caller_signal: Option<&AbortSignal>,
-    timeout_signal: Option<&AbortSignal>,
+    timed_out: bool,
     timeout_ms: f64,
 ) -> Error {
     if caller_signal.is_some_and(AbortSignal::aborted) {
@@ -305,7 +365,7 @@ fn classify_rejection(
             "the operation was aborted by its AbortSignal",
         );
     }
-    if timeout_signal.is_some_and(AbortSignal::aborted) {
+    if timed_out {
         return Error::new(
             ErrorKind::Timeout,
             format!("no complete response within {} ms", number_text(timeout_ms)),

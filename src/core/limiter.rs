@@ -14,7 +14,7 @@
 //! neither, so one busy user's queue never holds instance slots others could use. Time is passed
 //! in (milliseconds), which keeps this module pure and its tests exact.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 /// A limit of `requests` per `window_ms`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -60,11 +60,13 @@ pub enum Acquire {
     WaitForRelease,
 }
 
-/// One bucket: the slots held now, each with the time it frees (`INFINITY` while in flight).
+/// One bucket: the slots held now, each with the time it frees (`INFINITY` while in flight),
+/// and, for a user's writes, the queue that keeps them in call order.
 #[derive(Debug, Clone)]
 struct Bucket {
     window: Window,
     slots: Vec<(u64, f64)>,
+    queue: VecDeque<u64>,
 }
 
 impl Bucket {
@@ -72,6 +74,7 @@ impl Bucket {
         Bucket {
             window,
             slots: Vec::new(),
+            queue: VecDeque::new(),
         }
     }
 
@@ -143,15 +146,53 @@ impl RateLimiter {
         RateLimiter::new(Some(CLERK_USER_WRITES), Some(instance))
     }
 
+    /// Joins the queue of this user's writes, which are granted strictly in call order (so
+    /// two queued merges of one key land in the order they were made). Returns the place to pass
+    /// to [`RateLimiter::try_acquire`] and, if the request is given up, to
+    /// [`RateLimiter::abandon`]. Reads, and writes with the user bucket off, need no place.
+    pub fn enqueue(&mut self, user_id: &str, is_write: bool) -> Option<u64> {
+        let window = self.user_writes.filter(|_| is_write)?;
+        self.next_id += 1;
+        let id = self.next_id;
+        self.users
+            .entry(user_id.to_owned())
+            .or_insert_with(|| Bucket::new(window))
+            .queue
+            .push_back(id);
+        Some(id)
+    }
+
+    /// Leaves the queue without sending (aborted, or past its deadline).
+    pub fn abandon(&mut self, user_id: &str, place: Option<u64>) {
+        if let (Some(place), Some(bucket)) = (place, self.users.get_mut(user_id)) {
+            bucket.queue.retain(|&queued| queued != place);
+        }
+    }
+
+    /// Whether any write is queued (its waiters must be woken when the queue moves).
+    pub fn has_queue(&self, user_id: &str) -> bool {
+        self.users
+            .get(user_id)
+            .is_some_and(|bucket| !bucket.queue.is_empty())
+    }
+
     /// Takes a slot in every bucket this request counts against, or tells how long to wait.
-    pub fn try_acquire(&mut self, now: f64, user_id: &str, is_write: bool) -> Acquire {
+    /// A queued write (`place` from [`RateLimiter::enqueue`]) is granted only at the head of its
+    /// user's queue.
+    pub fn try_acquire(
+        &mut self,
+        now: f64,
+        user_id: &str,
+        is_write: bool,
+        place: Option<u64>,
+    ) -> Acquire {
         self.next_id += 1;
         let id = self.next_id;
         if id % 1024 == 0 {
-            // Forget users with no slot held, so memory stays bounded by the busy ones.
+            // Forget idle users (no slot held, nobody queued), so memory stays bounded.
             self.users.retain(|_, bucket| {
                 bucket.prune(now);
-                !bucket.slots.is_empty()
+                !bucket.slots.is_empty() || !bucket.queue.is_empty()
             });
         }
         let user_window = if is_write { self.user_writes } else { None };
@@ -162,6 +203,9 @@ impl RateLimiter {
                 .entry(user_id.to_owned())
                 .or_insert_with(|| Bucket::new(window));
             bucket.prune(now);
+            if place.is_some() && bucket.queue.front() != place.as_ref() {
+                return Acquire::WaitForRelease;
+            }
             wait = bucket.wait();
         }
         if let Some(bucket) = self.instance.as_mut() {
@@ -184,6 +228,9 @@ impl RateLimiter {
         if user_window.is_some() {
             if let Some(bucket) = self.users.get_mut(user_id) {
                 bucket.slots.push((id, f64::INFINITY));
+                if place.is_some() {
+                    bucket.queue.pop_front();
+                }
                 ticket.user = Some(user_id.to_owned());
             }
         }
@@ -232,21 +279,24 @@ mod tests {
     fn ten_writes_go_at_once_the_eleventh_waits_for_a_response_then_a_window() {
         let mut limiter = RateLimiter::for_clerk(false);
         let tickets: Vec<Ticket> = (0..10)
-            .map(|_| granted(limiter.try_acquire(0.0, "u", true)))
+            .map(|_| granted(limiter.try_acquire(0.0, "u", true, None)))
             .collect();
-        assert_eq!(limiter.try_acquire(0.0, "u", true), Acquire::WaitForRelease);
+        assert_eq!(
+            limiter.try_acquire(0.0, "u", true, None),
+            Acquire::WaitForRelease
+        );
         // Another user is not held up by the first one's queue.
-        granted(limiter.try_acquire(0.0, "other", true));
+        granted(limiter.try_acquire(0.0, "other", true, None));
         // Reads do not count against the user's write bucket.
-        granted(limiter.try_acquire(0.0, "u", false));
+        granted(limiter.try_acquire(0.0, "u", false, None));
         for (i, ticket) in tickets.into_iter().enumerate() {
             limiter.release(ticket, 100.0 + i as f64);
         }
         assert_eq!(
-            limiter.try_acquire(200.0, "u", true),
+            limiter.try_acquire(200.0, "u", true, None),
             Acquire::WaitUntil(100.0 + SPAN)
         );
-        granted(limiter.try_acquire(100.0 + SPAN, "u", true));
+        granted(limiter.try_acquire(100.0 + SPAN, "u", true, None));
     }
 
     /// The property that makes 429s impossible: requests arriving at Clerk anywhere between
@@ -275,7 +325,7 @@ mod tests {
                     true
                 }
             });
-            if let Acquire::Granted(ticket) = limiter.try_acquire(now, "u", true) {
+            if let Acquire::Granted(ticket) = limiter.try_acquire(now, "u", true, None) {
                 let latency = [20.0, 900.0, 60.0, 450.0, 5.0][(step % 5) as usize];
                 let arrives_at = now + latency * [0.0, 0.5, 1.0][(step % 3) as usize];
                 arrivals.push(arrives_at);
@@ -304,15 +354,15 @@ mod tests {
                 window_ms: 500.0,
             }),
         );
-        let first = granted(limiter.try_acquire(0.0, "a", false));
-        granted(limiter.try_acquire(0.0, "b", true));
+        let first = granted(limiter.try_acquire(0.0, "a", false, None));
+        granted(limiter.try_acquire(0.0, "b", true, None));
         assert_eq!(
-            limiter.try_acquire(0.0, "c", false),
+            limiter.try_acquire(0.0, "c", false, None),
             Acquire::WaitForRelease
         );
         limiter.release(first, 10.0);
         assert_eq!(
-            limiter.try_acquire(10.0, "c", false),
+            limiter.try_acquire(10.0, "c", false, None),
             Acquire::WaitUntil(510.0 + SAFETY_MARGIN_MS)
         );
     }
@@ -327,19 +377,52 @@ mod tests {
             None,
         );
         // Asking and being told to wait takes nothing.
-        let ticket = granted(limiter.try_acquire(0.0, "u", true));
+        let ticket = granted(limiter.try_acquire(0.0, "u", true, None));
         for _ in 0..5 {
-            assert_eq!(limiter.try_acquire(0.0, "u", true), Acquire::WaitForRelease);
+            assert_eq!(
+                limiter.try_acquire(0.0, "u", true, None),
+                Acquire::WaitForRelease
+            );
         }
         limiter.release(ticket, 0.0);
-        granted(limiter.try_acquire(1000.0 + SAFETY_MARGIN_MS, "u", true));
+        granted(limiter.try_acquire(1000.0 + SAFETY_MARGIN_MS, "u", true, None));
+    }
+
+    #[test]
+    fn queued_writes_of_a_user_are_granted_in_call_order() {
+        let mut limiter = RateLimiter::new(
+            Some(Window {
+                requests: 1,
+                window_ms: 100.0,
+            }),
+            None,
+        );
+        let first = limiter.enqueue("u", true);
+        let second = limiter.enqueue("u", true);
+        let third = limiter.enqueue("u", true);
+        assert_eq!(limiter.enqueue("u", false), None, "reads do not queue");
+        // The second may not overtake the first, even with a free slot.
+        assert_eq!(
+            limiter.try_acquire(0.0, "u", true, second),
+            Acquire::WaitForRelease
+        );
+        let ticket = granted(limiter.try_acquire(0.0, "u", true, first));
+        limiter.release(ticket, 0.0);
+        // The second gives up: the third is next, once the window has passed.
+        limiter.abandon("u", second);
+        assert_eq!(
+            limiter.try_acquire(10.0, "u", true, third),
+            Acquire::WaitUntil(100.0 + SAFETY_MARGIN_MS)
+        );
+        granted(limiter.try_acquire(200.0, "u", true, third));
+        assert!(!limiter.has_queue("u"));
     }
 
     #[test]
     fn switched_off_buckets_never_delay() {
         let mut limiter = RateLimiter::new(None, None);
         for _ in 0..1000 {
-            granted(limiter.try_acquire(5.0, "u", true));
+            granted(limiter.try_acquire(5.0, "u", true, None));
         }
         assert_eq!(limiter.tracked_users(), 0);
     }
@@ -348,12 +431,12 @@ mod tests {
     fn quiet_users_are_forgotten() {
         let mut limiter = RateLimiter::for_clerk(true);
         for i in 0..1000 {
-            let ticket = granted(limiter.try_acquire(0.0, &format!("user_{i}"), true));
+            let ticket = granted(limiter.try_acquire(0.0, &format!("user_{i}"), true, None));
             limiter.release(ticket, 0.0);
         }
         assert_eq!(limiter.tracked_users(), 1000);
         for _ in 0..100 {
-            if let Acquire::Granted(ticket) = limiter.try_acquire(SPAN + 1.0, "busy", true) {
+            if let Acquire::Granted(ticket) = limiter.try_acquire(SPAN + 1.0, "busy", true, None) {
                 limiter.release(ticket, SPAN + 1.0);
             }
         }

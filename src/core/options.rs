@@ -266,10 +266,10 @@ mod tests {
         let mut limiter = raw.settle(false).unwrap().limiter;
         let granted = |answer: Acquire| matches!(answer, Acquire::Granted(_));
         let sent_now = (0..1000)
-            .filter(|_| granted(limiter.try_acquire(0.0, "u", false)))
+            .filter(|_| granted(limiter.try_acquire(0.0, "u", false, None)))
             .count();
         assert_eq!(sent_now, 1000);
-        assert!(!granted(limiter.try_acquire(0.0, "u", false)));
+        assert!(!granted(limiter.try_acquire(0.0, "u", false, None)));
     }
 
     #[test]
@@ -285,9 +285,9 @@ mod tests {
         };
         let mut limiter = raw.settle(false).unwrap().limiter;
         let granted = |answer: Acquire| matches!(answer, Acquire::Granted(_));
-        assert!(granted(limiter.try_acquire(0.0, "u", true)));
-        assert!(granted(limiter.try_acquire(0.0, "u", true)));
-        assert!(!granted(limiter.try_acquire(0.0, "u", true)));
-        assert!((0..500).all(|_| granted(limiter.try_acquire(0.0, "v", false))));
+        assert!(granted(limiter.try_acquire(0.0, "u", true, None)));
+        assert!(granted(limiter.try_acquire(0.0, "u", true, None)));
+        assert!(!granted(limiter.try_acquire(0.0, "u", true, None)));
+        assert!((0..500).all(|_| granted(limiter.try_acquire(0.0, "v", false, None))));
     }
 }
