@@ -405,12 +405,14 @@ impl WasmClient {
         metadata: JsValue,
         signal: Option<AbortSignal>,
     ) -> Promise {
-        self.run(Operation::Update, kind, signal, |client, kind, signal| {
-            let user_id = convert::string(&user_id, "userId")?;
-            let metadata = convert::plain_object(&metadata, "metadata")?;
-            let plan = plan::replace(&user_id, kind, metadata, client.max_metadata_bytes)?;
-            Ok(async move { client.write(&plan, kind, signal.as_ref()).await })
-        })
+        self.write_object(
+            Operation::Update,
+            Method::Put,
+            kind,
+            user_id,
+            metadata,
+            signal,
+        )
     }
 
     /// Empties the field (`PUT {}`).
@@ -430,12 +432,14 @@ impl WasmClient {
         metadata: JsValue,
         signal: Option<AbortSignal>,
     ) -> Promise {
-        self.run(Operation::Merge, kind, signal, |client, kind, signal| {
-            let user_id = convert::string(&user_id, "userId")?;
-            let metadata = convert::plain_object(&metadata, "metadata")?;
-            let plan = plan::merge(&user_id, kind, metadata, client.max_metadata_bytes)?;
-            Ok(async move { client.write(&plan, kind, signal.as_ref()).await })
-        })
+        self.write_object(
+            Operation::Merge,
+            Method::Patch,
+            kind,
+            user_id,
+            metadata,
+            signal,
+        )
     }
 
     /// Removes each key in one `PATCH` (`{key: null}`); an empty list sends nothing.
@@ -533,6 +537,31 @@ fn read_key_plan(user_id: &JsValue, key: &JsValue) -> Result<(RequestPlan, Strin
 }
 
 impl WasmClient {
+    /// `replace` and `merge`: a whole metadata object sent with `method`.
+    fn write_object(
+        &self,
+        operation: Operation,
+        method: Method,
+        kind: &str,
+        user_id: JsValue,
+        metadata: JsValue,
+        signal: Option<AbortSignal>,
+    ) -> Promise {
+        self.run(operation, kind, signal, |client, kind, signal| {
+            let user_id = convert::string(&user_id, "userId")?;
+            let metadata = convert::plain_object(&metadata, "metadata")?;
+            let plan = plan::metadata_write(
+                method,
+                &user_id,
+                kind,
+                metadata,
+                client.max_metadata_bytes,
+                "metadata",
+            )?;
+            Ok(async move { client.write(&plan, kind, signal.as_ref()).await })
+        })
+    }
+
     /// Runs one operation as a Promise. `prepare` runs now, synchronously (so arguments are read
     /// before the caller can change them, as in an `async` function); its future runs after.
     /// Any [`Error`] becomes that operation's JS error.

@@ -117,14 +117,8 @@ pub fn removal_patch<'a>(keys: impl IntoIterator<Item = &'a str>) -> Map<String,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::test_support::object;
     use serde_json::json;
-
-    fn object(value: Value) -> Map<String, Value> {
-        match value {
-            Value::Object(object) => object,
-            _ => Map::new(),
-        }
-    }
 
     #[test]
     fn merge_is_deep_and_null_removes_at_any_depth() {

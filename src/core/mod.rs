@@ -44,3 +44,16 @@ impl MetadataKind {
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use serde_json::{Map, Value};
+
+    /// The map inside a `json!({...})` literal.
+    pub fn object(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(object) => object,
+            _ => Map::new(),
+        }
+    }
+}

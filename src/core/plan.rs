@@ -104,14 +104,8 @@ pub fn metadata_write(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::test_support::object;
     use serde_json::json;
-
-    fn object(value: Value) -> Map<String, Value> {
-        match value {
-            Value::Object(object) => object,
-            _ => Map::new(),
-        }
-    }
 
     #[test]
     fn get_reads_the_user() {
