@@ -353,7 +353,7 @@ impl WasmClient {
             let plan = plan::get_user(&convert::string(&user_id, "userId")?)?;
             Ok(async move {
                 let metadata = client.read(&plan, kind, signal.as_ref()).await?;
-                to_js(&Value::Object(metadata))
+                parse_json(&metadata)
             })
         })
     }
@@ -371,8 +371,8 @@ impl WasmClient {
             let (plan, key) = read_key_plan(&user_id, &key)?;
             Ok(async move {
                 let metadata = client.read(&plan, kind, signal.as_ref()).await?;
-                match metadata.get(&key) {
-                    Some(value) => to_js(value),
+                match response::member(&metadata, &key)? {
+                    Some(value) => parse_json(value.get()),
                     None => Ok(JsValue::UNDEFINED),
                 }
             })
@@ -392,7 +392,9 @@ impl WasmClient {
             let (plan, key) = read_key_plan(&user_id, &key)?;
             Ok(async move {
                 let metadata = client.read(&plan, kind, signal.as_ref()).await?;
-                Ok(JsValue::from_bool(metadata.contains_key(&key)))
+                Ok(JsValue::from_bool(
+                    response::member(&metadata, &key)?.is_some(),
+                ))
             })
         })
     }
@@ -642,7 +644,7 @@ impl Client {
         plan: &RequestPlan,
         kind: MetadataKind,
         signal: Option<&AbortSignal>,
-    ) -> Result<Map<String, Value>, Error> {
+    ) -> Result<String, Error> {
         let user_id = &plan.user_id;
         if let Some(metadata) = self
             .cache
@@ -650,16 +652,15 @@ impl Client {
             .get(user_id, now())
             .and_then(|fields| fields.get(kind))
         {
-            return Ok(metadata.clone());
+            return Ok(metadata.to_owned());
         }
         let shared = self.flights.borrow().get(user_id).cloned();
         if let Some(flight) = shared.filter(|f| self.cache.borrow().may_share(user_id, f.stamp)) {
             let _ = JsFuture::from(flight.done.clone()).await;
-            let result = flight.result.borrow().clone();
-            match result {
+            match &*flight.result.borrow() {
                 // Another caller's abort is not this caller's: read on its own.
                 Some(Err(error)) if error.kind == ErrorKind::Aborted => {}
-                Some(result) => return result.map(|fields| fields.take(kind).unwrap_or_default()),
+                Some(result) => return field_of(result, kind),
                 None => {}
             }
         }
@@ -672,7 +673,7 @@ impl Client {
         plan: &RequestPlan,
         kind: MetadataKind,
         signal: Option<&AbortSignal>,
-    ) -> Result<Map<String, Value>, Error> {
+    ) -> Result<String, Error> {
         let mut settle: Option<Function> = None;
         let done = Promise::new(&mut |resolve, _reject| settle = Some(resolve));
         let stamp = self.cache.borrow_mut().begin_read();
@@ -690,12 +691,16 @@ impl Client {
         };
         {
             let mut cache = self.cache.borrow_mut();
-            if let Ok(fields) = &outcome {
-                cache.store(&plan.user_id, stamp, fields.clone(), now());
+            match &outcome {
+                Ok(fields) if cache.is_enabled() => {
+                    cache.store(&plan.user_id, stamp, fields.clone(), now())
+                }
+                _ => {}
             }
             cache.finish(stamp);
         }
-        *flight.result.borrow_mut() = Some(outcome.clone());
+        let result = field_of(&outcome, kind);
+        *flight.result.borrow_mut() = Some(outcome);
         {
             let mut flights = self.flights.borrow_mut();
             if flights
@@ -708,7 +713,7 @@ impl Client {
         if let Some(settle) = settle {
             let _ = settle.call0(&JsValue::UNDEFINED);
         }
-        outcome.map(|fields| fields.take(kind).unwrap_or_default())
+        result
     }
 
     /// Everything about an exact set that can be refused before any request, read or write.
@@ -751,6 +756,25 @@ impl Client {
 /// Hands a value to JS through the host's `JSON.parse`: one native parse rather than a
 /// property-by-property build, and `__proto__` keys land as own data properties (assigning them
 /// one by one would call the `__proto__` setter instead).
+/// One field's raw JSON of a shared read result (`{}` when that field was not an object).
+fn field_of(result: &Result<UserFields, Error>, kind: MetadataKind) -> Result<String, Error> {
+    match result {
+        Ok(fields) => Ok(fields.get(kind).unwrap_or("{}").to_owned()),
+        Err(error) => Err(error.clone()),
+    }
+}
+
+/// Raw JSON text from Clerk handed to the host's `JSON.parse`: one native parse, numbers and key
+/// order exactly as sent, and `__proto__` keys land as own data properties.
+fn parse_json(text: &str) -> Result<JsValue, Error> {
+    js_sys::JSON::parse(text).map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidResponse,
+            "unexpected response from Clerk: metadata could not be parsed",
+        )
+    })
+}
+
 fn now() -> f64 {
     js_sys::Date::now()
 }

@@ -42,6 +42,9 @@ pub struct Transport {
     limiter: RefCell<RateLimiter>,
     /// Wakers of calls queued behind in-flight requests, called when a response frees a slot.
     waiting: RefCell<Vec<Function>>,
+    /// The request headers, built once per client (without and with a body): `fetch` only
+    /// reads them, so one object serves every request.
+    headers: RefCell<Option<[Object; 2]>>,
 }
 
 fn now() -> f64 {
@@ -66,6 +69,34 @@ impl Transport {
             retry,
             limiter: RefCell::new(limiter),
             waiting: RefCell::new(Vec::new()),
+            headers: RefCell::new(None),
+        }
+    }
+
+    fn headers(&self, config: &Config, with_body: bool) -> Object {
+        let mut cached = self.headers.borrow_mut();
+        let [without, with] = cached.get_or_insert_with(|| {
+            let build = |content_type: bool| {
+                let headers = Object::new();
+                set(
+                    &headers,
+                    "authorization",
+                    &config.secret_key.bearer().into(),
+                );
+                set(&headers, "clerk-api-version", &API_VERSION.into());
+                set(&headers, "user-agent", &USER_AGENT.into());
+                set(&headers, "accept", &"application/json".into());
+                if content_type {
+                    set(&headers, "content-type", &"application/json".into());
+                }
+                headers
+            };
+            [build(false), build(true)]
+        });
+        if with_body {
+            with.clone()
+        } else {
+            without.clone()
         }
     }
 
@@ -206,22 +237,12 @@ impl Transport {
             None => caller_signal.cloned(),
         };
 
-        let headers = Object::new();
-        set(
-            &headers,
-            "authorization",
-            &config.secret_key.bearer().into(),
-        );
-        set(&headers, "clerk-api-version", &API_VERSION.into());
-        set(&headers, "user-agent", &USER_AGENT.into());
-        set(&headers, "accept", &"application/json".into());
         let init = Object::new();
         set(&init, "method", &plan.method.as_str().into());
         if let Some(body) = &plan.body {
-            set(&headers, "content-type", &"application/json".into());
             set(&init, "body", &body.into());
         }
-        set(&init, "headers", &headers);
+        set(&init, "headers", &self.headers(config, plan.body.is_some()));
         if let Some(signal) = &signal {
             set(&init, "signal", signal);
         }

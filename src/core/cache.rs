@@ -12,28 +12,27 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Value};
-
 use super::MetadataKind;
 
-/// A user's three metadata fields, as Clerk returned them (`None`: absent or not an object).
+/// A user's three metadata fields as Clerk returned them: raw JSON objects, exactly as sent
+/// (`None`: absent or not an object).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UserFields {
-    pub public: Option<Map<String, Value>>,
-    pub private: Option<Map<String, Value>>,
-    pub unsafe_: Option<Map<String, Value>>,
+    pub public: Option<String>,
+    pub private: Option<String>,
+    pub unsafe_: Option<String>,
 }
 
 impl UserFields {
-    pub fn get(&self, kind: MetadataKind) -> Option<&Map<String, Value>> {
+    pub fn get(&self, kind: MetadataKind) -> Option<&str> {
         match kind {
-            MetadataKind::Public => self.public.as_ref(),
-            MetadataKind::Private => self.private.as_ref(),
-            MetadataKind::Unsafe => self.unsafe_.as_ref(),
+            MetadataKind::Public => self.public.as_deref(),
+            MetadataKind::Private => self.private.as_deref(),
+            MetadataKind::Unsafe => self.unsafe_.as_deref(),
         }
     }
 
-    pub fn take(self, kind: MetadataKind) -> Option<Map<String, Value>> {
+    pub fn take(self, kind: MetadataKind) -> Option<String> {
         match kind {
             MetadataKind::Public => self.public,
             MetadataKind::Private => self.private,
@@ -183,13 +182,10 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn fields(role: &str) -> UserFields {
-        let mut public = Map::new();
-        public.insert("role".into(), json!(role));
         UserFields {
-            public: Some(public),
+            public: Some(format!(r#"{{"role":"{role}"}}"#)),
             ..UserFields::default()
         }
     }

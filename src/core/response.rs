@@ -2,6 +2,11 @@
 //!
 //! A non-2xx status is data here; this module is the one place that turns it into an [`Error`].
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::cache::UserFields;
@@ -37,17 +42,30 @@ impl HttpResponse {
     }
 }
 
-/// The metadata field of a successful user response: always an object.
+/// The metadata field of a successful user response, parsed (for building patches).
 pub fn user_metadata(
     response: &HttpResponse,
     kind: MetadataKind,
 ) -> Result<Map<String, Value>, Error> {
     let fields = user_fields(response, kind)?;
-    Ok(fields.take(kind).unwrap_or_default())
+    members(fields.get(kind).unwrap_or("{}"))
 }
 
-/// All three metadata fields of a successful user response; `required` must be an object, the
-/// others are kept when they are objects (for the cache).
+/// The borrowed view of a user object: only the three metadata fields, as raw JSON text. Every
+/// other field is skipped without being built, and the metadata is handed on untouched, so key
+/// order and exact number text survive and the JS side parses it once with `JSON.parse`.
+#[derive(Deserialize)]
+struct UserBody<'a> {
+    #[serde(borrow, default)]
+    public_metadata: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    private_metadata: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    unsafe_metadata: Option<&'a RawValue>,
+}
+
+/// All three metadata fields of a successful user response, as raw JSON objects; `required` must
+/// be one, the others are kept when they are (for the cache).
 pub fn user_fields(response: &HttpResponse, required: MetadataKind) -> Result<UserFields, Error> {
     if !response.is_success() {
         return Err(api_error(response));
@@ -76,33 +94,46 @@ pub fn user_fields(response: &HttpResponse, required: MetadataKind) -> Result<Us
     if response.body.trim().is_empty() {
         return Err(invalid("the body is empty".into()));
     }
-    // Parsed as a `Value` rather than a derived struct: typed visitors link float formatting
-    // (for "invalid type" messages) into the wasm, 14 KB for an error path. Numbers keep their
-    // exact text (serde_json's `arbitrary_precision`), so what Clerk stored is what JS gets.
-    let user = serde_json::from_str::<Value>(&response.body)
-        .map_err(|e| invalid(format!("the body is not valid JSON ({e})")))?;
-    let Value::Object(mut user) = user else {
-        return Err(invalid("the body is not a JSON user object".into()));
+    let user: UserBody<'_> = serde_json::from_str(&response.body)
+        .map_err(|e| invalid(format!("the body is not a JSON user object ({e})")))?;
+    let object = |raw: Option<&RawValue>| {
+        raw.map(RawValue::get)
+            .filter(|text| text.starts_with('{'))
+            .map(str::to_owned)
     };
-    match user.get(required.field()) {
-        Some(Value::Object(_)) => {}
-        Some(_) => return Err(invalid(format!("{} is not an object", required.field()))),
-        None => {
-            return Err(invalid(format!(
-                "the user has no {} field",
-                required.field()
-            )))
-        }
+    let fields = UserFields {
+        public: object(user.public_metadata),
+        private: object(user.private_metadata),
+        unsafe_: object(user.unsafe_metadata),
+    };
+    if fields.get(required).is_none() {
+        return Err(invalid(format!(
+            "the user has no {} object",
+            required.field()
+        )));
     }
-    let mut take = |kind: MetadataKind| match user.remove(kind.field()) {
-        Some(Value::Object(metadata)) => Some(metadata),
-        _ => None,
-    };
-    Ok(UserFields {
-        public: take(MetadataKind::Public),
-        private: take(MetadataKind::Private),
-        unsafe_: take(MetadataKind::Unsafe),
+    Ok(fields)
+}
+
+/// Parses raw metadata (an object) into a map, to build a patch from its keys.
+pub fn members(raw: &str) -> Result<Map<String, Value>, Error> {
+    serde_json::from_str(raw).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidResponse,
+            format!("unexpected response from Clerk: metadata is not a JSON object ({e})"),
+        )
     })
+}
+
+/// One top-level member of raw metadata, as raw JSON text, without building the others.
+pub fn member<'a>(raw: &'a str, key: &str) -> Result<Option<&'a RawValue>, Error> {
+    let object: HashMap<Cow<'a, str>, &'a RawValue> = serde_json::from_str(raw).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidResponse,
+            format!("unexpected response from Clerk: metadata is not a JSON object ({e})"),
+        )
+    })?;
+    Ok(object.get(key).copied())
 }
 
 /// Turns a non-2xx response into an error with Clerk's code, trace id and `Retry-After`.
@@ -199,50 +230,48 @@ mod tests {
 
     const USER: &str = r#"{"object":"user","id":"user_1","public_metadata":{"role":"admin","n":0,"f":false,"z":null},"private_metadata":{},"unsafe_metadata":{"u":1}}"#;
 
-    fn text(metadata: Map<String, Value>) -> String {
-        Value::Object(metadata).to_string()
-    }
-
     #[test]
-    fn reads_each_metadata_kind() {
+    fn reads_each_metadata_kind_raw() {
         let response = json(200, USER);
+        let fields = user_fields(&response, MetadataKind::Public).unwrap();
+        assert_eq!(
+            fields.get(MetadataKind::Public),
+            Some(r#"{"role":"admin","n":0,"f":false,"z":null}"#)
+        );
+        assert_eq!(fields.get(MetadataKind::Private), Some("{}"));
+        assert_eq!(fields.get(MetadataKind::Unsafe), Some(r#"{"u":1}"#));
         let public = user_metadata(&response, MetadataKind::Public).unwrap();
         assert_eq!(public.get("role"), Some(&Value::from("admin")));
-        assert_eq!(public.get("n"), Some(&Value::from(0)));
-        assert_eq!(public.get("f"), Some(&Value::Bool(false)));
-        assert_eq!(public.get("z"), Some(&Value::Null));
-        assert_eq!(public.get("missing"), None);
-        assert_eq!(
-            text(user_metadata(&response, MetadataKind::Private).unwrap()),
-            "{}"
-        );
-        assert_eq!(
-            text(user_metadata(&response, MetadataKind::Unsafe).unwrap()),
-            r#"{"u":1}"#
-        );
     }
 
     #[test]
-    fn numbers_keep_their_exact_text() {
-        let body =
-            r#"{"public_metadata":{"f":-102993.13212663165,"big":12345678901234567890,"e":1e-7}}"#;
-        let public = user_metadata(&json(200, body), MetadataKind::Public).unwrap();
+    fn member_lookup_keeps_falsy_values_and_misses_absent_keys() {
+        let raw = r#"{"role":"admin","n":0,"f":false,"z":null}"#;
+        assert_eq!(member(raw, "n").unwrap().map(RawValue::get), Some("0"));
+        assert_eq!(member(raw, "f").unwrap().map(RawValue::get), Some("false"));
+        assert_eq!(member(raw, "z").unwrap().map(RawValue::get), Some("null"));
+        assert_eq!(member(raw, "missing").unwrap().map(RawValue::get), None);
+    }
+
+    #[test]
+    fn numbers_and_key_order_keep_their_exact_text() {
+        let body = r#"{"public_metadata":{"f":-102993.13212663165,"big":12345678901234567890,"e":1e-7,"b":1,"a":2}}"#;
+        let fields = user_fields(&json(200, body), MetadataKind::Public).unwrap();
         assert_eq!(
-            text(public),
-            r#"{"f":-102993.13212663165,"big":12345678901234567890,"e":1e-7}"#
+            fields.get(MetadataKind::Public),
+            Some(r#"{"f":-102993.13212663165,"big":12345678901234567890,"e":1e-7,"b":1,"a":2}"#)
         );
     }
 
     #[test]
     fn escaped_keys_are_read_as_text() {
-        let escaped = json(
-            200,
-            r#"{"public_metadata":{"a\"b":1,"\u00e9":2,"__proto__":3}}"#,
+        let raw = r#"{"a\"b":1,"\u00e9":2,"__proto__":3}"#;
+        assert_eq!(member(raw, "a\"b").unwrap().map(RawValue::get), Some("1"));
+        assert_eq!(member(raw, "é").unwrap().map(RawValue::get), Some("2"));
+        assert_eq!(
+            member(raw, "__proto__").unwrap().map(RawValue::get),
+            Some("3")
         );
-        let public = user_metadata(&escaped, MetadataKind::Public).unwrap();
-        assert_eq!(public.get("a\"b"), Some(&Value::from(1)));
-        assert_eq!(public.get("é"), Some(&Value::from(2)));
-        assert_eq!(public.get("__proto__"), Some(&Value::from(3)));
     }
 
     #[test]
