@@ -251,6 +251,10 @@ function __wbg_get_imports() {
             const ret = arg0.cancel();
             return ret;
         },
+        __wbg_charCodeAt_851946d8f1279e11: function(arg0, arg1) {
+            const ret = arg0.charCodeAt(arg1 >>> 0);
+            return ret;
+        },
         __wbg_clearTimeout_da7dca8e086c0976: function(arg0) {
             clearTimeout(arg0);
         },
@@ -258,14 +262,10 @@ function __wbg_get_imports() {
             const ret = fetch(getStringFromWasm0(arg0, arg1), arg2);
             return ret;
         }, arguments); },
-        __wbg_getPrototypeOf_684ea783c7170e41: function(arg0) {
-            const ret = Object.getPrototypeOf(arg0);
+        __wbg_getPrototypeOf_8fbf04523e13de29: function() { return handleError(function (arg0) {
+            const ret = Reflect.getPrototypeOf(arg0);
             return ret;
-        },
-        __wbg_getTime_edc91481cbc4cd78: function(arg0) {
-            const ret = arg0.getTime();
-            return ret;
-        },
+        }, arguments); },
         __wbg_get_2080c49015e35254: function() { return handleError(function (arg0, arg1) {
             const ret = Reflect.get(arg0, arg1);
             return ret;
@@ -281,10 +281,6 @@ function __wbg_get_imports() {
             const ret = Reflect.get(arg0, arg1 >>> 0);
             return ret;
         }, arguments); },
-        __wbg_get_d7176cfb76d71114: function(arg0, arg1) {
-            const ret = arg0[arg1 >>> 0];
-            return ret;
-        },
         __wbg_get_unchecked_e6325ad374eff861: function(arg0, arg1) {
             const ret = arg0[arg1 >>> 0];
             return ret;
@@ -297,30 +293,28 @@ function __wbg_get_imports() {
             const ret = arg0.headers;
             return ret;
         },
-        __wbg_instanceof_Date_99b6a345bf39e8f4: function(arg0) {
-            let result;
-            try {
-                result = arg0 instanceof Date;
-            } catch (_) {
-                result = false;
-            }
-            const ret = result;
-            return ret;
-        },
-        __wbg_isArray_bcf1376d0d732d08: function(arg0) {
+        __wbg_isArray_12edcb534ca2c5cd: function() { return handleError(function (arg0) {
             const ret = Array.isArray(arg0);
             return ret;
-        },
+        }, arguments); },
         __wbg_is_2248ff2b575d60c7: function(arg0, arg1) {
             const ret = Object.is(arg0, arg1);
             return ret;
         },
-        __wbg_keys_105f5c0857898f84: function(arg0) {
+        __wbg_keys_1a9adb182680b434: function() { return handleError(function (arg0) {
             const ret = Object.keys(arg0);
             return ret;
-        },
+        }, arguments); },
         __wbg_length_b03a0fabb109b1e9: function(arg0) {
             const ret = arg0.length;
+            return ret;
+        },
+        __wbg_length_e83e819f48c774e4: function(arg0) {
+            const ret = arg0.length;
+            return ret;
+        },
+        __wbg_new_0_36d738a0c8cfac43: function() {
+            const ret = new Date();
             return ret;
         },
         __wbg_new_37eb45aaf5eeb820: function() {
@@ -379,6 +373,10 @@ function __wbg_get_imports() {
             const ret = Date.now();
             return ret;
         },
+        __wbg_of_e7ea0fcd535c1444: function(arg0, arg1) {
+            const ret = Array.of(arg0, arg1);
+            return ret;
+        },
         __wbg_parse_c3f72b5a24f83c01: function() { return handleError(function (arg0, arg1) {
             const ret = JSON.parse(getStringFromWasm0(arg0, arg1));
             return ret;
@@ -389,6 +387,10 @@ function __wbg_get_imports() {
         },
         __wbg_queueMicrotask_4a1a4d8dd332373b: function(arg0) {
             queueMicrotask(arg0);
+        },
+        __wbg_race_d17769ed306b5623: function(arg0) {
+            const ret = Promise.race(arg0);
+            return ret;
         },
         __wbg_random_df36b90cd78a7d54: function() {
             const ret = Math.random();
@@ -455,12 +457,8 @@ function __wbg_get_imports() {
             const ret = arg0.then(arg1);
             return ret;
         },
-        __wbg_toISOString_51ebc75332aba76a: function(arg0) {
-            const ret = arg0.toISOString();
-            return ret;
-        },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 82, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 84, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h60702a48838d1764);
             return ret;
         },

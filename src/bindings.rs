@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
 use crate::convert;
@@ -27,7 +27,7 @@ use crate::core::plan::{self, Method, RequestPlan};
 use crate::core::response::{self, HttpResponse};
 use crate::core::validate;
 use crate::core::{Error, ErrorKind, MetadataKind, Operation};
-use crate::transport::Transport;
+use crate::transport::{check_aborted, unless_aborted, Transport};
 
 #[wasm_bindgen(typescript_custom_section)]
 const OPTIONS_TS: &str = r#"
@@ -490,7 +490,7 @@ impl WasmClient {
             let user_id = convert::string(&user_id, "userId")?;
             let key = convert::string(&key, "key")?;
             validate::key(&key, "key")?;
-            let value = convert::json_value(&value, "value")?;
+            let value = convert::json_value(&value, "value", client.max_metadata_bytes)?;
             let mut entries = Map::with_capacity(1);
             entries.insert(key, value);
             client.check_exact_set(&user_id, &entries)?;
@@ -513,7 +513,7 @@ impl WasmClient {
     ) -> Promise {
         self.run(Operation::SetKeys, kind, signal, |client, kind, signal| {
             let user_id = convert::string(&user_id, "userId")?;
-            let entries = convert::plain_object(&entries, "entries")?;
+            let entries = convert::plain_object(&entries, "entries", client.max_metadata_bytes)?;
             for key in entries.keys() {
                 validate::key(key, "a key of entries")?;
             }
@@ -551,7 +551,7 @@ impl WasmClient {
     ) -> Promise {
         self.run(operation, kind, signal, |client, kind, signal| {
             let user_id = convert::string(&user_id, "userId")?;
-            let metadata = convert::plain_object(&metadata, "metadata")?;
+            let metadata = convert::plain_object(&metadata, "metadata", client.max_metadata_bytes)?;
             let plan = plan::metadata_write(
                 method,
                 &user_id,
@@ -623,9 +623,10 @@ impl Client {
             Err(error) => Err(error),
         };
         let mut cache = self.cache.borrow_mut();
+        let done = cache.write_completed(&plan.user_id);
         let result = match outcome {
             Ok(fields) => {
-                cache.store(&plan.user_id, stamp, fields, now());
+                cache.store(&plan.user_id, done, fields, now());
                 Ok(JsValue::UNDEFINED)
             }
             Err(error) => {
@@ -656,7 +657,11 @@ impl Client {
         }
         let shared = self.flights.borrow().get(user_id).cloned();
         if let Some(flight) = shared.filter(|f| self.cache.borrow().may_share(user_id, f.stamp)) {
-            let _ = JsFuture::from(flight.done.clone()).await;
+            // Joining is waiting: this caller's own signal still ends its wait.
+            check_aborted(signal, 0)?;
+            if unless_aborted(flight.done.clone(), signal).await.is_err() {
+                check_aborted(signal, 0)?;
+            }
             match &*flight.result.borrow() {
                 // Another caller's abort is not this caller's: read on its own.
                 Some(Err(error)) if error.kind == ErrorKind::Aborted => {}

@@ -4,20 +4,36 @@
 //! deletes a key), `undefined` array items into `null`, drops functions, and throws a bare
 //! `TypeError` on cycles and `BigInt`. This walker refuses each of those with the path of the
 //! offending value, before anything is sent. Its rules:
-//! - plain objects (prototype `Object.prototype` or `null`), arrays, strings, finite numbers,
-//!   booleans and `null` pass; a `Date` becomes its ISO string, as `JSON.stringify` does;
+//! - plain objects (prototype `Object.prototype`, of any realm, or `null`), arrays, strings,
+//!   finite numbers, booleans and `null` pass; a `Date` becomes its ISO string, as
+//!   `JSON.stringify` does;
 //! - an object member whose value is `undefined` is dropped, as `JSON.stringify` does (so code
 //!   written against the original module keeps its meaning); `undefined` anywhere else is refused;
 //! - `BigInt`, functions, symbols, `NaN`, `±Infinity`, class instances (`Map`, `Set`, …),
-//!   cycles and nesting deeper than [`MAX_DEPTH`] are refused;
+//!   cycles, nesting deeper than [`MAX_DEPTH`], strings that are not valid Unicode (lone
+//!   surrogates), and more values than the size limit could hold are refused;
 //! - `__proto__`, `constructor` and `prototype` are ordinary keys: they are read as own
 //!   properties and stored in a `serde_json::Map`, so no prototype is ever touched.
+//!
+//! Every JS operation here is one that reports a throw as a `Result` (a `Proxy` trap may throw):
+//! an exception unwinding through wasm frames would leave the module's stack pointer behind and
+//! eventually corrupt the instance for every client in the process.
 
-use js_sys::{Array, Date, Object, Reflect};
+use js_sys::{Array, Function, JsString, Object, Reflect};
 use serde_json::{Map, Number, Value};
+use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::error::{number_text, quoted, Error};
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = Array, js_name = isArray, catch)]
+    fn array_is_array(value: &JsValue) -> Result<bool, JsValue>;
+
+    #[wasm_bindgen(js_namespace = Object, js_name = keys, catch)]
+    fn object_keys(value: &JsValue) -> Result<Array, JsValue>;
+}
 
 /// Deeper than any real metadata; keeps recursion far from the wasm stack's limit.
 pub const MAX_DEPTH: usize = 64;
@@ -25,10 +41,16 @@ pub const MAX_DEPTH: usize = 64;
 /// Largest integer that survives a round trip through an `f64` exactly.
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
-/// A user's argument as a plain JSON object (`metadata`, `entries`).
-pub fn plain_object(value: &JsValue, what: &str) -> Result<Map<String, Value>, Error> {
-    let mut walker = Walker::new(what);
-    if !value.is_object() || Array::is_array(value) || !walker.is_plain(value) {
+/// A user's argument as a plain JSON object (`metadata`, `entries`). `max_bytes` bounds the
+/// work: every JSON value takes at least one byte, so more values than that cannot fit.
+pub fn plain_object(
+    value: &JsValue,
+    what: &str,
+    max_bytes: usize,
+) -> Result<Map<String, Value>, Error> {
+    let mut walker = Walker::new(what, max_bytes);
+    let plain = value.is_object() && !walker.is_array(value)? && walker.is_plain(value)?;
+    if !plain {
         return Err(Error::invalid_argument(format!(
             "{what} must be a plain object, got {}",
             describe(value)
@@ -43,19 +65,21 @@ pub fn plain_object(value: &JsValue, what: &str) -> Result<Map<String, Value>, E
 }
 
 /// Any JSON value (`value` of `setUserPublicMetadataKey`); `undefined` is refused.
-pub fn json_value(value: &JsValue, what: &str) -> Result<Value, Error> {
-    Walker::new(what).walk(value, 0)?.ok_or_else(|| {
-        Error::invalid_argument(format!(
-            "{what} is undefined; to remove a key use removeUserPublicMetadataKeys"
-        ))
-    })
+pub fn json_value(value: &JsValue, what: &str, max_bytes: usize) -> Result<Value, Error> {
+    Walker::new(what, max_bytes)
+        .walk(value, 0)?
+        .ok_or_else(|| {
+            Error::invalid_argument(format!(
+                "{what} is undefined; to remove a key use removeUserPublicMetadataKeys (removeKeys on a metadata field)"
+            ))
+        })
 }
 
 /// A JS string argument (`userId`, `key`), with a clear error for anything else.
 pub fn string(value: &JsValue, what: &str) -> Result<String, Error> {
-    match value.as_string() {
-        Some(text) => Ok(text),
-        None if value.is_string() => Err(Error::invalid_argument(format!(
+    match text(value) {
+        Some(Ok(text)) => Ok(text),
+        Some(Err(())) => Err(Error::invalid_argument(format!(
             "{what} contains a lone surrogate and is not valid Unicode"
         ))),
         None => Err(Error::invalid_argument(format!(
@@ -67,16 +91,43 @@ pub fn string(value: &JsValue, what: &str) -> Result<String, Error> {
 
 /// An array of strings (`keysToRemove`).
 pub fn string_array(value: &JsValue, what: &str) -> Result<Vec<String>, Error> {
-    if !Array::is_array(value) {
+    let unreadable = || Error::invalid_argument(format!("{what} could not be read"));
+    if !array_is_array(value).map_err(|_| unreadable())? {
         return Err(Error::invalid_argument(format!(
             "{what} must be an array of strings, got {}",
             describe(value)
         )));
     }
-    let array: &Array = value.unchecked_ref();
-    (0..array.length())
-        .map(|index| string(&array.get(index), &format!("{what}[{index}]")))
+    let length = array_length(value).ok_or_else(unreadable)?;
+    if length > 10_000 {
+        return Err(Error::invalid_argument(format!(
+            "{what} has {length} keys; the limit is 10000"
+        )));
+    }
+    (0..length)
+        .map(|index| {
+            let item = Reflect::get_u32(value, index).map_err(|_| unreadable())?;
+            string(&item, &format!("{what}[{index}]"))
+        })
         .collect()
+}
+
+/// The string in a JS value, refusing lone surrogates (`as_string` would turn them into U+FFFD
+/// silently, merging distinct keys). `None` when the value is not a string.
+fn text(value: &JsValue) -> Option<Result<String, ()>> {
+    let string = value.dyn_ref::<JsString>()?;
+    if !string.is_valid_utf16() {
+        return Some(Err(()));
+    }
+    string.as_string().map(Ok)
+}
+
+fn array_length(value: &JsValue) -> Option<u32> {
+    let length = Reflect::get(value, &JsValue::from_str("length"))
+        .ok()?
+        .as_f64()?;
+    (length >= 0.0 && length <= f64::from(u32::MAX) && length.fract() == 0.0)
+        .then_some(length as u32)
 }
 
 /// Names a value's type for an error message without printing the value itself.
@@ -87,7 +138,7 @@ pub fn describe(value: &JsValue) -> String {
     if value.is_undefined() {
         return "undefined".into();
     }
-    if Array::is_array(value) {
+    if array_is_array(value).unwrap_or(false) {
         return "an array".into();
     }
     if value.is_object() {
@@ -114,6 +165,10 @@ struct Walker<'a> {
     /// Path segments, formatted only when an error needs them.
     path: Vec<Segment>,
     object_prototype: JsValue,
+    date_prototype: JsValue,
+    /// Values still allowed: each takes at least one byte of JSON.
+    budget: usize,
+    max_bytes: usize,
 }
 
 enum Segment {
@@ -122,25 +177,48 @@ enum Segment {
 }
 
 impl<'a> Walker<'a> {
-    fn new(what: &'a str) -> Walker<'a> {
+    fn new(what: &'a str, max_bytes: usize) -> Walker<'a> {
+        let prototype_of = |value: &JsValue| {
+            Reflect::get_prototype_of(value)
+                .map(JsValue::from)
+                .unwrap_or(JsValue::NULL)
+        };
         Walker {
             what,
             ancestors: Vec::new(),
             path: Vec::new(),
-            object_prototype: Object::get_prototype_of(&Object::new()).into(),
+            object_prototype: prototype_of(&Object::new()),
+            date_prototype: prototype_of(&js_sys::Date::new_0()),
+            budget: max_bytes,
+            max_bytes,
         }
+    }
+
+    fn unreadable(&self) -> Error {
+        self.refuse("could not be read (a getter or Proxy trap threw)")
+    }
+
+    fn is_array(&self, value: &JsValue) -> Result<bool, Error> {
+        array_is_array(value).map_err(|_| self.unreadable())
+    }
+
+    fn prototype(&self, value: &JsValue) -> Result<JsValue, Error> {
+        Reflect::get_prototype_of(value)
+            .map(JsValue::from)
+            .map_err(|_| self.unreadable())
     }
 
     /// A plain object: prototype `null`, or an `Object.prototype` — this realm's or another's
     /// (objects made in a `vm` context or an iframe are plain too). Any prototype that itself
     /// has a prototype belongs to a class (`Map`, `Date`, user classes) and is refused.
-    fn is_plain(&self, value: &JsValue) -> bool {
-        let prototype: JsValue = Object::get_prototype_of(value).into();
-        prototype.is_null()
-            || prototype == self.object_prototype
-            || (Object::get_prototype_of(&prototype).is_null()
-                && Reflect::get(&prototype, &JsValue::from_str("hasOwnProperty"))
-                    .is_ok_and(|method| method.is_function()))
+    fn is_plain(&self, value: &JsValue) -> Result<bool, Error> {
+        let prototype = self.prototype(value)?;
+        if prototype.is_null() || prototype == self.object_prototype {
+            return Ok(true);
+        }
+        Ok(self.prototype(&prototype)?.is_null()
+            && Reflect::get(&prototype, &JsValue::from_str("hasOwnProperty"))
+                .is_ok_and(|method| method.is_function()))
     }
 
     fn here(&self) -> String {
@@ -168,11 +246,19 @@ impl<'a> Walker<'a> {
         Error::invalid_argument(format!("{} {why}", self.here()))
     }
 
+    fn too_large(&self) -> Error {
+        Error::invalid_argument(format!(
+            "{} holds more values than {} bytes of JSON can (the size limit)",
+            self.what, self.max_bytes
+        ))
+    }
+
     /// `Ok(None)` is `undefined`: the caller decides whether to drop or refuse it.
     fn walk(&mut self, value: &JsValue, depth: usize) -> Result<Option<Value>, Error> {
         if value.is_undefined() {
             return Ok(None);
         }
+        self.budget = self.budget.checked_sub(1).ok_or_else(|| self.too_large())?;
         if value.is_null() {
             return Ok(Some(Value::Null));
         }
@@ -182,10 +268,10 @@ impl<'a> Walker<'a> {
         if let Some(number) = value.as_f64() {
             return self.number(number).map(Some);
         }
-        if value.is_string() {
-            return match value.as_string() {
-                Some(text) => Ok(Some(Value::String(text))),
-                None => Err(self.refuse("contains a lone surrogate and is not valid Unicode")),
+        if let Some(string) = text(value) {
+            return match string {
+                Ok(string) => Ok(Some(Value::String(string))),
+                Err(()) => Err(self.refuse("contains a lone surrogate and is not valid Unicode")),
             };
         }
         if value.is_bigint() {
@@ -214,16 +300,14 @@ impl<'a> Walker<'a> {
                 self.refuse("refers back to one of its parents (a cycle); JSON cannot hold cycles")
             );
         }
-        if let Some(date) = value.dyn_ref::<Date>() {
-            if date.get_time().is_nan() {
-                return Err(self.refuse("is an invalid Date"));
-            }
-            return Ok(Some(Value::String(date.to_iso_string().into())));
+        let is_array = self.is_array(value)?;
+        if !is_array && self.prototype(value)? == self.date_prototype {
+            return self.date(value).map(Some);
         }
         self.ancestors.push(value.clone());
-        let result = if Array::is_array(value) {
-            self.array(value.unchecked_ref(), depth)
-        } else if self.is_plain(value) {
+        let result = if is_array {
+            self.array(value, depth)
+        } else if self.is_plain(value)? {
             self.object(value, depth)
         } else {
             Err(self.refuse(&format!(
@@ -233,6 +317,18 @@ impl<'a> Walker<'a> {
         };
         self.ancestors.pop();
         result.map(Some)
+    }
+
+    /// A `Date` becomes `toISOString()`, as `JSON.stringify` does; an invalid one is refused.
+    fn date(&self, value: &JsValue) -> Result<Value, Error> {
+        let to_iso = Reflect::get(&self.date_prototype, &JsValue::from_str("toISOString"))
+            .ok()
+            .and_then(|method| method.dyn_into::<Function>().ok())
+            .ok_or_else(|| self.unreadable())?;
+        match to_iso.call0(value).ok().and_then(|iso| iso.as_string()) {
+            Some(iso) => Ok(Value::String(iso)),
+            None => Err(self.refuse("is an invalid Date")),
+        }
     }
 
     fn number(&self, number: f64) -> Result<Value, Error> {
@@ -251,12 +347,17 @@ impl<'a> Walker<'a> {
             .ok_or_else(|| self.refuse("is not a finite number"))
     }
 
-    fn array(&mut self, array: &Array, depth: usize) -> Result<Value, Error> {
-        let length = array.length();
+    fn array(&mut self, array: &JsValue, depth: usize) -> Result<Value, Error> {
+        let length = array_length(array).ok_or_else(|| self.unreadable())?;
+        // Checked before reading any item: `new Array(2 ** 32 - 1)` is one allocation away.
+        if length as usize > self.budget {
+            return Err(self.too_large());
+        }
         let mut items = Vec::with_capacity(length as usize);
         for index in 0..length {
             self.path.push(Segment::Index(index));
-            let item = self.walk(&array.get(index), depth + 1)?.ok_or_else(|| {
+            let item = Reflect::get_u32(array, index).map_err(|_| self.unreadable())?;
+            let item = self.walk(&item, depth + 1)?.ok_or_else(|| {
                 self.refuse("is undefined (or a hole); JSON would turn it into null")
             })?;
             self.path.pop();
@@ -266,13 +367,22 @@ impl<'a> Walker<'a> {
     }
 
     fn object(&mut self, object: &JsValue, depth: usize) -> Result<Value, Error> {
-        let keys = Object::keys(object.unchecked_ref::<Object>());
+        let keys = object_keys(object).map_err(|_| self.unreadable())?;
+        if keys.length() as usize > self.budget {
+            return Err(self.too_large());
+        }
         let mut map = Map::new();
         for key in keys.iter() {
-            let name = key.as_string().unwrap_or_default();
+            let name = match text(&key) {
+                Some(Ok(name)) => name,
+                _ => {
+                    return Err(
+                        self.refuse("has a key that is not valid Unicode (a lone surrogate)")
+                    )
+                }
+            };
             self.path.push(Segment::Key(name.clone()));
-            let member = Reflect::get(object, &key)
-                .map_err(|_| self.refuse("could not be read (its getter threw)"))?;
+            let member = Reflect::get(object, &key).map_err(|_| self.unreadable())?;
             if let Some(member) = self.walk(&member, depth + 1)? {
                 map.insert(name, member);
             }

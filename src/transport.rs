@@ -7,7 +7,7 @@
 
 use std::cell::RefCell;
 
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -149,7 +149,10 @@ impl Transport {
     ) -> Result<Ticket, Error> {
         let deadline = started + self.retry.deadline_ms;
         let is_write = plan.method.is_write();
-        let place = self.limiter.borrow_mut().enqueue(&plan.user_id, is_write);
+        let place = self
+            .limiter
+            .borrow_mut()
+            .enqueue(&plan.user_id, is_write, attempts > 0);
         let outcome = loop {
             if let Err(error) = check_aborted(signal, attempts) {
                 break Err(error);
@@ -261,7 +264,8 @@ impl Transport {
             )
         };
         let returned = called.map_err(failed)?;
-        let response = JsFuture::from(Promise::resolve(&returned))
+        // Raced against the abort signal: a fetch that ignores its signal cannot hang the call.
+        let response = unless_aborted(Promise::resolve(&returned), signal.as_ref())
             .await
             .map_err(failed)?;
         if !response.is_object() || !Reflect::has(&response, &"status".into()).unwrap_or(false) {
@@ -291,7 +295,9 @@ impl Transport {
             return Err(too_large(result.status, declared_len.unwrap_or_default()));
         }
         let text = response.text().map_err(failed)?;
-        let text = JsFuture::from(text).await.map_err(failed)?;
+        let text = unless_aborted(text, signal.as_ref())
+            .await
+            .map_err(failed)?;
         result.body = text
             .as_string()
             .ok_or_else(|| network("the response body could not be read as text".into()))?;
@@ -359,7 +365,7 @@ fn too_large(status: u16, bytes: usize) -> Error {
     error
 }
 
-fn check_aborted(signal: Option<&AbortSignal>, attempts: u32) -> Result<(), Error> {
+pub(crate) fn check_aborted(signal: Option<&AbortSignal>, attempts: u32) -> Result<(), Error> {
     match signal {
         Some(signal) if signal.aborted() => {
             let mut error = Error::new(
@@ -418,6 +424,30 @@ fn describe_js_error(error: &JsValue) -> String {
         }
     }
     text
+}
+
+/// Awaits `promise`, or fails as soon as `signal` aborts, whether or not whatever made the
+/// promise honours the signal. The listener is removed either way.
+pub(crate) async fn unless_aborted(
+    promise: Promise,
+    signal: Option<&AbortSignal>,
+) -> Result<JsValue, JsValue> {
+    let Some(signal) = signal else {
+        return JsFuture::from(promise).await;
+    };
+    if signal.aborted() {
+        return Err(JsValue::from_str("aborted"));
+    }
+    let mut stop: Option<Function> = None;
+    let aborted = Promise::new(&mut |_resolve, reject| {
+        let _ = signal.add_event_listener_with_callback("abort", &reject);
+        stop = Some(reject);
+    });
+    let result = JsFuture::from(Promise::race(&Array::of2(&promise, &aborted))).await;
+    if let Some(stop) = stop {
+        let _ = signal.remove_event_listener_with_callback("abort", &stop);
+    }
+    result
 }
 
 /// Resolves after `ms`, as soon as `signal` aborts, or (with `waiting`) when a rate-limiter

@@ -112,6 +112,15 @@ impl Cache {
         self.track(self.sequence)
     }
 
+    /// Call when a write's answer (or failure) is in. Reads that began before this moment, even
+    /// after the write began, may carry the state from before it: from now on they may neither
+    /// be shared nor stored. Returns the stamp under which the write's own answer is stored.
+    pub fn write_completed(&mut self, user_id: &str) -> Stamp {
+        self.sequence += 1;
+        self.last_write.insert(user_id.to_owned(), self.sequence);
+        Stamp(self.sequence)
+    }
+
     fn track(&mut self, at: u64) -> Stamp {
         self.in_flight.push(at);
         Stamp(at)
@@ -214,6 +223,27 @@ mod tests {
         cache.begin_write("other");
         cache.store("u", read, fields("fresh"), 4.0);
         assert_eq!(cache.get("u", 5.0), Some(&fields("fresh")));
+    }
+
+    #[test]
+    fn a_read_that_began_during_a_write_is_neither_shared_nor_stored_after_it() {
+        let mut cache = Cache::new(1000.0, 10);
+        let write = cache.begin_write("u");
+        let read = cache.begin_read(); // began after the write, answered before it
+        assert!(cache.may_share("u", read));
+        let done = cache.write_completed("u");
+        cache.store("u", done, fields("new"), 1.0);
+        cache.finish(write);
+        assert!(
+            !cache.may_share("u", read),
+            "a later caller must not join it"
+        );
+        cache.store("u", read, fields("old"), 2.0);
+        assert_eq!(
+            cache.get("u", 3.0),
+            None,
+            "and its answer must not be cached"
+        );
     }
 
     #[test]

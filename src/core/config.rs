@@ -70,10 +70,16 @@ impl ApiBase {
             None | Some("") => DEFAULT_API_URL,
             Some(url) => url,
         };
+        // A URL with credentials in it is never echoed.
+        let shown = if url.contains('@') {
+            "(not shown: it contains credentials)".to_owned()
+        } else {
+            quoted(url)
+        };
         let invalid = |why: &str| {
             Error::new(
                 ErrorKind::InvalidApiUrl,
-                format!("Invalid CLERK_API_URL {}: {why}", quoted(url)),
+                format!("Invalid CLERK_API_URL {shown}: {why}"),
             )
         };
         if url.len() > 2048 || url.chars().any(|c| c.is_control() || c == ' ') {
@@ -146,11 +152,13 @@ fn host_of(authority: &str) -> Option<String> {
 }
 
 fn is_loopback(host: &str) -> bool {
+    let octet = |part: &str| !part.is_empty() && part.len() <= 3 && part.parse::<u8>().is_ok();
     host == "localhost"
         || host == "[::1]"
-        || host
-            .strip_prefix("127.")
-            .is_some_and(|rest| rest.split('.').count() == 3)
+        || host.strip_prefix("127.").is_some_and(|rest| {
+            let parts: Vec<&str> = rest.split('.').collect();
+            parts.len() == 3 && parts.iter().all(|part| octet(part))
+        })
 }
 
 /// Everything a client needs to address Clerk.
@@ -243,6 +251,12 @@ mod tests {
     }
 
     #[test]
+    fn credentials_in_the_url_are_never_echoed() {
+        let error = ApiBase::parse(Some("https://user:hunter2@api.clerk.com")).unwrap_err();
+        assert!(!error.reason.contains("hunter2"), "{}", error.reason);
+    }
+
+    #[test]
     fn browser_like_hosts_need_the_explicit_opt_in() {
         let browser = Host {
             browser_like: true,
@@ -288,6 +302,9 @@ mod tests {
         for raw in [
             "http://api.clerk.com",
             "http://127.0.0.1.evil.com",
+            "http://127.0.attacker.example",
+            "http://127.0.0.256",
+            "http://127.0.0.01x",
             "http://10.0.0.1",
             "ftp://api.clerk.com",
             "api.clerk.com",

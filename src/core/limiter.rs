@@ -150,15 +150,23 @@ impl RateLimiter {
     /// two queued merges of one key land in the order they were made). Returns the place to pass
     /// to [`RateLimiter::try_acquire`] and, if the request is given up, to
     /// [`RateLimiter::abandon`]. Reads, and writes with the user bucket off, need no place.
-    pub fn enqueue(&mut self, user_id: &str, is_write: bool) -> Option<u64> {
+    ///
+    /// A retry (`retry: true`) goes to the head of the queue, since it was first before; writes
+    /// granted while it waited for its retry may still land before it.
+    pub fn enqueue(&mut self, user_id: &str, is_write: bool, retry: bool) -> Option<u64> {
         let window = self.user_writes.filter(|_| is_write)?;
         self.next_id += 1;
         let id = self.next_id;
-        self.users
+        let queue = &mut self
+            .users
             .entry(user_id.to_owned())
             .or_insert_with(|| Bucket::new(window))
-            .queue
-            .push_back(id);
+            .queue;
+        if retry {
+            queue.push_front(id);
+        } else {
+            queue.push_back(id);
+        }
         Some(id)
     }
 
@@ -397,10 +405,14 @@ mod tests {
             }),
             None,
         );
-        let first = limiter.enqueue("u", true);
-        let second = limiter.enqueue("u", true);
-        let third = limiter.enqueue("u", true);
-        assert_eq!(limiter.enqueue("u", false), None, "reads do not queue");
+        let first = limiter.enqueue("u", true, false);
+        let second = limiter.enqueue("u", true, false);
+        let third = limiter.enqueue("u", true, false);
+        assert_eq!(
+            limiter.enqueue("u", false, false),
+            None,
+            "reads do not queue"
+        );
         // The second may not overtake the first, even with a free slot.
         assert_eq!(
             limiter.try_acquire(0.0, "u", true, second),
@@ -414,7 +426,17 @@ mod tests {
             limiter.try_acquire(10.0, "u", true, third),
             Acquire::WaitUntil(100.0 + SAFETY_MARGIN_MS)
         );
-        granted(limiter.try_acquire(200.0, "u", true, third));
+        // A retry of an earlier write goes ahead of the writes still queued.
+        let fourth = limiter.enqueue("u", true, false);
+        let retry = limiter.enqueue("u", true, true);
+        assert_eq!(
+            limiter.try_acquire(200.0, "u", true, third),
+            Acquire::WaitForRelease
+        );
+        let ticket = granted(limiter.try_acquire(200.0, "u", true, retry));
+        limiter.release(ticket, 200.0);
+        granted(limiter.try_acquire(400.0, "u", true, third));
+        limiter.abandon("u", fourth);
         assert!(!limiter.has_queue("u"));
     }
 

@@ -75,7 +75,7 @@ pub fn exact_set_patch(
                 format!("{what} for key {} has null at {}", quoted(key), &path[1..])
             };
             return Err(Error::invalid_argument(format!(
-                "{place}; Clerk's merge treats null as \"remove this key\", so it cannot be stored this way (use removeUserPublicMetadataKeys to remove a key)"
+                "{place}; Clerk's merge treats null as \"remove this key\", so it cannot be stored this way (to remove a key use removeUserPublicMetadataKeys, or removeKeys on a metadata field)"
             )));
         }
         let stored = current.and_then(|object| object.get(key));

@@ -9,6 +9,9 @@ use super::limiter::{
 use super::retry::RetryPolicy;
 use super::validate::DEFAULT_MAX_METADATA_BYTES;
 
+/// The longest delay `setTimeout` honours (2^31 - 1 ms).
+pub const MAX_TIMER_MS: f64 = 2_147_483_647.0;
+
 /// The default per-request timeout.
 pub const DEFAULT_TIMEOUT_MS: f64 = 10_000.0;
 
@@ -137,6 +140,14 @@ impl RawOptions {
             deadline_ms: milliseconds(self.deadline_ms, "deadlineMs", defaults.deadline_ms, false)?,
         };
         let timeout_ms = milliseconds(self.timeout_ms, "timeoutMs", DEFAULT_TIMEOUT_MS, false)?;
+        if timeout_ms > MAX_TIMER_MS {
+            // Hosts treat longer timers as 1 ms: every request would time out at once.
+            return Err(Error::invalid_argument(format!(
+                "options.timeoutMs must be at most {} (about 24.8 days), got {}",
+                number_text(MAX_TIMER_MS),
+                number_text(timeout_ms)
+            )));
+        }
         let max_metadata_bytes = match self.max_metadata_bytes {
             None => DEFAULT_MAX_METADATA_BYTES,
             Some(n) => whole(n, "maxMetadataBytes", 1.0, 1e9)? as usize,
@@ -215,6 +226,13 @@ mod tests {
             (
                 RawOptions {
                     timeout_ms: Some(-1.0),
+                    ..RawOptions::default()
+                },
+                "options.timeoutMs",
+            ),
+            (
+                RawOptions {
+                    timeout_ms: Some(3e9),
                     ..RawOptions::default()
                 },
                 "options.timeoutMs",

@@ -172,7 +172,7 @@ describe("metadata values", () => {
       const op = "setKey";
       await refused(() => pkg.setUserPublicMetadataKey("user_1", "prefs", undefined), {
         op,
-        message: "Failed to set key in user metadata: value is undefined; to remove a key use removeUserPublicMetadataKeys",
+        message: "Failed to set key in user metadata: value is undefined; to remove a key use removeUserPublicMetadataKeys (removeKeys on a metadata field)",
       });
       await refused(() => pkg.setUserPublicMetadataKey("user_1", "prefs", null), { op, message: /value for key "prefs" is null; Clerk's merge treats null as "remove this key"/ });
       await refused(() => pkg.setUserPublicMetadataKey("user_1", "prefs", { a: { b: null } }), { op, message: /value for key "prefs" has null at a\.b;/ });

@@ -1,0 +1,136 @@
+// Regression tests for defects a code review found (each would have failed before its fix).
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { pkg, withServer, LOCAL_SECRET_KEY } from "./package-helpers.mjs";
+
+const KEY = "sk_test_abcdefghijklmnopqrstuvwxyz";
+const okFetch = async () =>
+  new Response(JSON.stringify({ public_metadata: {}, private_metadata: {}, unsafe_metadata: {} }), {
+    status: 200,
+    headers: { "content-type": "application/json" },
+  });
+
+describe("hostile input never corrupts the wasm instance", () => {
+  test("a Proxy whose traps throw is refused, asynchronously, and the module keeps working", async () => {
+    const c = pkg.createClerkMetadataClient({ secretKey: KEY, fetch: okFetch, rateLimit: false });
+    const trap = () => {
+      throw new Error("trap");
+    };
+    const hostile = [
+      { a: { b: new Proxy({}, { getPrototypeOf: trap }) } },
+      { a: new Proxy({}, { ownKeys: trap }) },
+      { a: new Proxy([], { get: trap }) },
+      (() => {
+        const { proxy, revoke } = Proxy.revocable({}, {});
+        revoke();
+        return { a: proxy };
+      })(),
+    ];
+    for (let i = 0; i < 2000; i++) {
+      const metadata = hostile[i % hostile.length];
+      let promise;
+      assert.doesNotThrow(() => {
+        promise = c.public.merge("user_1", metadata);
+      }, "never a synchronous throw");
+      await assert.rejects(promise, (e) => e instanceof pkg.ClerkMetadataError && e.code === "invalid_argument");
+    }
+    const fresh = pkg.createClerkMetadataClient({ secretKey: KEY, fetch: okFetch });
+    assert.deepEqual(await fresh.public.get("user_9"), {});
+  });
+
+  test("a huge sparse array is refused before any allocation", async () => {
+    const c = pkg.createClerkMetadataClient({ secretKey: KEY, fetch: okFetch });
+    for (const tags of [new Array(2 ** 32 - 1), new Array(5e7)]) {
+      await assert.rejects(c.public.merge("user_1", { tags }), (e) => e.code === "invalid_argument" && /size limit/.test(e.message));
+    }
+    assert.deepEqual(await c.public.get("user_1"), {});
+  });
+
+  test("strings with lone surrogates are refused, never silently changed", async () => {
+    const c = pkg.createClerkMetadataClient({ secretKey: KEY, fetch: okFetch });
+    await assert.rejects(c.public.merge("user_1", { ["a\uD800"]: 1 }), /not valid Unicode/);
+    await assert.rejects(c.public.merge("user_1", { a: "x\uDC00" }), /not valid Unicode/);
+    await assert.rejects(c.public.getKey("user_1", "k\uD800"), /not valid Unicode/);
+  });
+});
+
+describe("reads after writes", () => {
+  for (const cache of [false, { ttlMs: 60_000 }]) {
+    test(`a read answered before a write but delivered after it never stands in for the new state (cache ${cache ? "on" : "off"})`, async () => {
+      await withServer({ users: { u: { public_metadata: { plan: "free" } } } }, async (server) => {
+        // Holds the answer of one GET for 300 ms after the server produced it.
+        let slowNext = false;
+        const fetchWithSlowDelivery = async (url, init) => {
+          const slow = slowNext && init.method === "GET";
+          if (slow) slowNext = false;
+          const response = await fetch(url, init);
+          if (!slow) return response;
+          const body = await response.text();
+          await new Promise((r) => setTimeout(r, 300));
+          return new Response(body, { status: response.status, headers: response.headers });
+        };
+        const c = pkg.createClerkMetadataClient({
+          secretKey: LOCAL_SECRET_KEY,
+          apiUrl: server.url,
+          rateLimit: false,
+          cache,
+          fetch: fetchWithSlowDelivery,
+        });
+        server.injectFault({ fault: { kind: "delay", ms: 100 }, method: "PATCH" });
+        const write = c.mergeUserPublicMetadata("u", { plan: "pro" });
+        await new Promise((r) => setTimeout(r, 20));
+        slowNext = true;
+        const during = c.getUserPublicMetadata("u"); // answered {plan:"free"}, delivered at ~320 ms
+        await write;
+        assert.deepEqual(await c.getUserPublicMetadata("u"), { plan: "pro" }, "a read issued after the write resolved");
+        assert.deepEqual(await during, { plan: "free" });
+        assert.deepEqual(await c.getUserPublicMetadata("u"), { plan: "pro" }, "and after the slow read was delivered");
+      });
+    });
+  }
+});
+
+describe("signals and timeouts hold whatever fetch does", () => {
+  test("a read joining another caller's request still honours its own signal", async () => {
+    await withServer({ users: { u: { public_metadata: { a: 1 } } } }, async (server) => {
+      const c = pkg.createClerkMetadataClient({ secretKey: LOCAL_SECRET_KEY, apiUrl: server.url, rateLimit: false });
+      server.injectFault({ fault: { kind: "delay", ms: 500 }, method: "GET" });
+      const leader = c.getUserPublicMetadata("u");
+      const controller = new AbortController();
+      const joiner = c.getUserPublicMetadata("u", { signal: controller.signal });
+      setTimeout(() => controller.abort(), 30);
+      const started = Date.now();
+      await assert.rejects(joiner, { code: "aborted" });
+      assert.ok(Date.now() - started < 400, "the joiner did not wait for the leader");
+      await assert.rejects(c.getUserPublicMetadata("u", { signal: AbortSignal.abort() }), { code: "aborted" });
+      assert.deepEqual(await leader, { a: 1 });
+    });
+  });
+
+  test("a fetch that never settles still times out, and frees the user for later reads", async () => {
+    let calls = 0;
+    const hanging = () => {
+      calls++;
+      return calls === 1 ? new Promise(() => {}) : okFetch();
+    };
+    const c = pkg.createClerkMetadataClient({ secretKey: KEY, fetch: hanging, timeoutMs: 50, maxRetries: 0 });
+    await assert.rejects(c.public.get("user_1"), { code: "timeout" });
+    assert.deepEqual(await c.public.get("user_1"), {});
+    assert.equal(calls, 2);
+  });
+});
+
+describe("configuration", () => {
+  test("a timeout too long for setTimeout is refused", () => {
+    assert.throws(() => pkg.createClerkMetadataClient({ timeoutMs: 3e9 }), /options\.timeoutMs must be at most/);
+  });
+
+  test("only real loopback addresses may use http:, and credentials are never echoed", async () => {
+    for (const apiUrl of ["http://127.0.attacker.example", "http://127.0.0.999"]) {
+      const c = pkg.createClerkMetadataClient({ secretKey: KEY, apiUrl, fetch: okFetch });
+      await assert.rejects(c.public.get("user_1"), { code: "invalid_api_url" });
+    }
+    const c = pkg.createClerkMetadataClient({ secretKey: KEY, apiUrl: "https://user:hunter2@api.clerk.com", fetch: okFetch });
+    await assert.rejects(c.public.get("user_1"), (e) => e.code === "invalid_api_url" && !e.message.includes("hunter2"));
+  });
+});
