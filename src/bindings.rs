@@ -12,6 +12,7 @@ use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -367,15 +368,8 @@ impl WasmClient {
         key: JsValue,
         signal: Option<AbortSignal>,
     ) -> Promise {
-        self.run(Operation::GetKey, kind, signal, |client, kind, signal| {
-            let (plan, key) = read_key_plan(&user_id, &key)?;
-            Ok(async move {
-                let metadata = client.read(&plan, kind, signal.as_ref()).await?;
-                match response::member(&metadata, &key)? {
-                    Some(value) => parse_json(value.get()),
-                    None => Ok(JsValue::UNDEFINED),
-                }
-            })
+        self.read_member(Operation::GetKey, kind, user_id, key, signal, |member| {
+            member.map_or(Ok(JsValue::UNDEFINED), |value| parse_json(value.get()))
         })
     }
 
@@ -388,14 +382,8 @@ impl WasmClient {
         key: JsValue,
         signal: Option<AbortSignal>,
     ) -> Promise {
-        self.run(Operation::HasKey, kind, signal, |client, kind, signal| {
-            let (plan, key) = read_key_plan(&user_id, &key)?;
-            Ok(async move {
-                let metadata = client.read(&plan, kind, signal.as_ref()).await?;
-                Ok(JsValue::from_bool(
-                    response::member(&metadata, &key)?.is_some(),
-                ))
-            })
+        self.read_member(Operation::HasKey, kind, user_id, key, signal, |member| {
+            Ok(JsValue::from_bool(member.is_some()))
         })
     }
 
@@ -530,15 +518,29 @@ impl WasmClient {
     }
 }
 
-/// The read plan and checked key shared by `getKey` and `hasKey`.
-fn read_key_plan(user_id: &JsValue, key: &JsValue) -> Result<(RequestPlan, String), Error> {
-    let user_id = convert::string(user_id, "userId")?;
-    let key = convert::string(key, "key")?;
-    validate::key(&key, "key")?;
-    Ok((plan::get_user(&user_id)?, key))
-}
-
 impl WasmClient {
+    /// `getKey` and `hasKey`: one member of the metadata, read raw, answered by `answer`.
+    fn read_member(
+        &self,
+        operation: Operation,
+        kind: &str,
+        user_id: JsValue,
+        key: JsValue,
+        signal: Option<AbortSignal>,
+        answer: fn(Option<&RawValue>) -> Result<JsValue, Error>,
+    ) -> Promise {
+        self.run(operation, kind, signal, |client, kind, signal| {
+            let user_id = convert::string(&user_id, "userId")?;
+            let key = convert::string(&key, "key")?;
+            validate::key(&key, "key")?;
+            let plan = plan::get_user(&user_id)?;
+            Ok(async move {
+                let metadata = client.read(&plan, kind, signal.as_ref()).await?;
+                answer(response::member(&metadata, &key)?)
+            })
+        })
+    }
+
     /// `replace` and `merge`: a whole metadata object sent with `method`.
     fn write_object(
         &self,
