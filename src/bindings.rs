@@ -100,7 +100,7 @@ fn js_error(error: &Error, operation: Operation) -> JsValue {
     let js: JsValue = js_sys::Error::new(&error.message(operation)).into();
     set(&js, "name", &"ClerkMetadataError".into());
     set(&js, "code", &error.code().into());
-    set(&js, "operation", &operation_name(operation).into());
+    set(&js, "operation", &operation.name().into());
     set(
         &js,
         "status",
@@ -146,20 +146,6 @@ fn js_error(error: &Error, operation: Operation) -> JsValue {
     js
 }
 
-fn operation_name(operation: Operation) -> &'static str {
-    match operation {
-        Operation::Update => "update",
-        Operation::Get => "get",
-        Operation::Merge => "merge",
-        Operation::RemoveKeys => "removeKeys",
-        Operation::SetKey => "setKey",
-        Operation::SetKeys => "setKeys",
-        Operation::GetKey => "getKey",
-        Operation::HasKey => "hasKey",
-        Operation::Clear => "clear",
-    }
-}
-
 /// A `window` or `document` global means a page, where a secret key would be exposed.
 fn is_browser_like() -> bool {
     let global = js_sys::global();
@@ -196,33 +182,33 @@ impl OptionsReader<'_> {
         ))
     }
 
-    fn string(&self, name: &str) -> Result<Option<String>, Error> {
+    /// An optional member read with `read`, or an error naming what it should have been.
+    fn typed<T>(
+        &self,
+        name: &str,
+        expected: &str,
+        read: fn(&JsValue) -> Option<T>,
+    ) -> Result<Option<T>, Error> {
         match self.get(name)? {
             None => Ok(None),
-            Some(value) => value
-                .as_string()
+            Some(value) => read(&value)
                 .map(Some)
-                .ok_or_else(|| self.wrong(name, "a string", &value)),
+                .ok_or_else(|| self.wrong(name, expected, &value)),
         }
+    }
+
+    fn string(&self, name: &str) -> Result<Option<String>, Error> {
+        self.typed(name, "a string", JsValue::as_string)
     }
 
     fn number(&self, name: &str) -> Result<Option<f64>, Error> {
-        match self.get(name)? {
-            None => Ok(None),
-            Some(value) => value
-                .as_f64()
-                .map(Some)
-                .ok_or_else(|| self.wrong(name, "a number", &value)),
-        }
+        self.typed(name, "a number", JsValue::as_f64)
     }
 
     fn flag(&self, name: &str) -> Result<bool, Error> {
-        match self.get(name)? {
-            None => Ok(false),
-            Some(value) => value
-                .as_bool()
-                .ok_or_else(|| self.wrong(name, "a boolean", &value)),
-        }
+        Ok(self
+            .typed(name, "a boolean", JsValue::as_bool)?
+            .unwrap_or(false))
     }
 
     /// `false` → off; `true` or absent → Clerk's limit; `{requests, windowMs}` → custom.

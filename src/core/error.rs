@@ -34,20 +34,19 @@ impl Operation {
         }
     }
 
-    /// Parses the operation name used across the JS boundary.
-    pub fn from_name(name: &str) -> Option<Operation> {
-        Some(match name {
-            "update" => Operation::Update,
-            "get" => Operation::Get,
-            "merge" => Operation::Merge,
-            "removeKeys" => Operation::RemoveKeys,
-            "setKey" => Operation::SetKey,
-            "setKeys" => Operation::SetKeys,
-            "getKey" => Operation::GetKey,
-            "hasKey" => Operation::HasKey,
-            "clear" => Operation::Clear,
-            _ => return None,
-        })
+    /// The `operation` field of JS errors (the names of `js/client.ts`'s `MetadataOperation`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::Update => "update",
+            Operation::Get => "get",
+            Operation::Merge => "merge",
+            Operation::RemoveKeys => "removeKeys",
+            Operation::SetKey => "setKey",
+            Operation::SetKeys => "setKeys",
+            Operation::GetKey => "getKey",
+            Operation::HasKey => "hasKey",
+            Operation::Clear => "clear",
+        }
     }
 }
 
@@ -154,13 +153,6 @@ impl Error {
         }
         message
     }
-
-    /// Whether the request may have reached Clerk's servers and changed state.
-    ///
-    /// Used to decide what a cache may still trust after a failure.
-    pub fn is_before_send(&self) -> bool {
-        self.attempts == 0
-    }
 }
 
 /// Quotes text for a message as a JSON string: control characters escaped, so a value cannot
@@ -229,20 +221,32 @@ mod tests {
     }
 
     #[test]
-    fn every_operation_name_round_trips() {
-        for name in [
-            "update",
-            "get",
-            "merge",
-            "removeKeys",
-            "setKey",
-            "setKeys",
-            "getKey",
-            "hasKey",
-            "clear",
-        ] {
-            assert!(Operation::from_name(name).is_some(), "{name}");
-        }
-        assert_eq!(Operation::from_name("delete"), None);
+    fn operation_names_are_the_js_ones_and_distinct() {
+        let all = [
+            Operation::Update,
+            Operation::Get,
+            Operation::Merge,
+            Operation::RemoveKeys,
+            Operation::SetKey,
+            Operation::SetKeys,
+            Operation::GetKey,
+            Operation::HasKey,
+            Operation::Clear,
+        ];
+        let names: Vec<&str> = all.iter().map(|op| op.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "update",
+                "get",
+                "merge",
+                "removeKeys",
+                "setKey",
+                "setKeys",
+                "getKey",
+                "hasKey",
+                "clear"
+            ]
+        );
     }
 }
