@@ -1,4 +1,6 @@
 /* @ts-self-types="./clerk_metadata_wasm.d.ts" */
+import { exchange } from './snippets/clerk-metadata-wasm-7aaadfb1160b41cb/src/transport.js';
+
 
 /**
  * A configured client. Cheap to call concurrently: each call clones an `Rc`.
@@ -227,13 +229,13 @@ function __wbg_get_imports() {
         __wbg_addEventListener_847fd86b8c33ec43: function() { return handleError(function (arg0, arg1, arg2, arg3) {
             arg0.addEventListener(getStringFromWasm0(arg1, arg2), arg3);
         }, arguments); },
-        __wbg_bind_00665d4267fdf38a: function(arg0, arg1) {
-            const ret = arg0.bind(arg1);
+        __wbg_body_649d51fbb8742b3d: function(arg0) {
+            const ret = arg0.body;
             return ret;
         },
-        __wbg_body_0da01a9a056907d8: function(arg0) {
-            const ret = arg0.body;
-            return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
+        __wbg_bytes_18d1d9341506260b: function(arg0) {
+            const ret = arg0.bytes;
+            return ret;
         },
         __wbg_call_40b008ba32f73991: function() { return handleError(function (arg0, arg1) {
             const ret = arg0.call(arg1);
@@ -243,13 +245,16 @@ function __wbg_get_imports() {
             const ret = arg0.call(arg1, arg2);
             return ret;
         }, arguments); },
-        __wbg_call_fc92fee6137d452d: function() { return handleError(function (arg0, arg1, arg2, arg3) {
-            const ret = arg0.call(arg1, arg2, arg3);
+        __wbg_cause_305a668f252016c0: function(arg0) {
+            const ret = arg0.cause;
             return ret;
-        }, arguments); },
-        __wbg_cancel_267512f685fb84c3: function(arg0) {
-            const ret = arg0.cancel();
-            return ret;
+        },
+        __wbg_cfRay_47af514e34da59df: function(arg0, arg1) {
+            const ret = arg1.cfRay;
+            var ptr1 = isLikeNone(ret) ? 0 : passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            var len1 = WASM_VECTOR_LEN;
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
         },
         __wbg_charCodeAt_851946d8f1279e11: function(arg0, arg1) {
             const ret = arg0.charCodeAt(arg1 >>> 0);
@@ -258,10 +263,17 @@ function __wbg_get_imports() {
         __wbg_clearTimeout_da7dca8e086c0976: function(arg0) {
             clearTimeout(arg0);
         },
-        __wbg_fetch_8c619ec4d91f584e: function() { return handleError(function (arg0, arg1, arg2) {
-            const ret = fetch(getStringFromWasm0(arg0, arg1), arg2);
+        __wbg_contentType_5395bd3c0d8273db: function(arg0, arg1) {
+            const ret = arg1.contentType;
+            var ptr1 = isLikeNone(ret) ? 0 : passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            var len1 = WASM_VECTOR_LEN;
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
+        },
+        __wbg_exchange_9c2b5cea16762a71: function(arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8, arg9, arg10) {
+            const ret = exchange(arg0, getStringFromWasm0(arg1, arg2), getStringFromWasm0(arg3, arg4), arg5, arg6 === 0 ? undefined : getStringFromWasm0(arg6, arg7), arg8, arg9, arg10);
             return ret;
-        }, arguments); },
+        },
         __wbg_getPrototypeOf_8fbf04523e13de29: function() { return handleError(function (arg0) {
             const ret = Reflect.getPrototypeOf(arg0);
             return ret;
@@ -270,27 +282,12 @@ function __wbg_get_imports() {
             const ret = Reflect.get(arg0, arg1);
             return ret;
         }, arguments); },
-        __wbg_get_556f1c9a5c587e8c: function() { return handleError(function (arg0, arg1, arg2, arg3) {
-            const ret = arg1.get(getStringFromWasm0(arg2, arg3));
-            var ptr1 = isLikeNone(ret) ? 0 : passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
-            var len1 = WASM_VECTOR_LEN;
-            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
-            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
-        }, arguments); },
         __wbg_get_bb8b6b35041e00c9: function() { return handleError(function (arg0, arg1) {
             const ret = Reflect.get(arg0, arg1 >>> 0);
             return ret;
         }, arguments); },
         __wbg_get_unchecked_e6325ad374eff861: function(arg0, arg1) {
             const ret = arg0[arg1 >>> 0];
-            return ret;
-        },
-        __wbg_has_2c4d5cf25ec8c1cf: function() { return handleError(function (arg0, arg1) {
-            const ret = Reflect.has(arg0, arg1);
-            return ret;
-        }, arguments); },
-        __wbg_headers_5fc0106c076eb731: function(arg0) {
-            const ret = arg0.headers;
             return ret;
         },
         __wbg_isArray_12edcb534ca2c5cd: function() { return handleError(function (arg0) {
@@ -305,6 +302,13 @@ function __wbg_get_imports() {
             const ret = Object.keys(arg0);
             return ret;
         }, arguments); },
+        __wbg_kind_af3ea3f622affd12: function(arg0, arg1) {
+            const ret = arg1.kind;
+            var ptr1 = isLikeNone(ret) ? 0 : passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            var len1 = WASM_VECTOR_LEN;
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
+        },
         __wbg_length_b03a0fabb109b1e9: function(arg0) {
             const ret = arg0.length;
             return ret;
@@ -321,10 +325,6 @@ function __wbg_get_imports() {
             const ret = new Array();
             return ret;
         },
-        __wbg_new_5f28518387ad0e34: function() { return handleError(function () {
-            const ret = new AbortController();
-            return ret;
-        }, arguments); },
         __wbg_new_787b9fb330d55d78: function(arg0, arg1) {
             const ret = new Error(getStringFromWasm0(arg0, arg1));
             return ret;
@@ -381,6 +381,10 @@ function __wbg_get_imports() {
             const ret = JSON.parse(getStringFromWasm0(arg0, arg1));
             return ret;
         }, arguments); },
+        __wbg_push_c9f4893fc209f768: function(arg0, arg1) {
+            const ret = arg0.push(arg1);
+            return ret;
+        },
         __wbg_queueMicrotask_1e8503a8a690f0a3: function(arg0) {
             const ret = arg0.queueMicrotask;
             return ret;
@@ -407,6 +411,13 @@ function __wbg_get_imports() {
             const ret = Promise.resolve(arg0);
             return ret;
         },
+        __wbg_retryAfter_93a9af95e5f5adcb: function(arg0, arg1) {
+            const ret = arg1.retryAfter;
+            var ptr1 = isLikeNone(ret) ? 0 : passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            var len1 = WASM_VECTOR_LEN;
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
+        },
         __wbg_setTimeout_f8944ca3cdf7f340: function(arg0, arg1) {
             const ret = setTimeout(arg0, arg1);
             return ret;
@@ -415,16 +426,6 @@ function __wbg_get_imports() {
             const ret = Reflect.set(arg0, arg1, arg2);
             return ret;
         }, arguments); },
-        __wbg_set_d2d33b52458e984a: function(arg0, arg1, arg2) {
-            arg0[arg1 >>> 0] = arg2;
-        },
-        __wbg_set_e4b9a833d288759a: function(arg0, arg1, arg2) {
-            arg0[arg1] = arg2;
-        },
-        __wbg_signal_fac908876f45725d: function(arg0) {
-            const ret = arg0.signal;
-            return ret;
-        },
         __wbg_static_accessor_GLOBAL_THIS_003ee833af9699fc: function() {
             const ret = typeof globalThis === 'undefined' ? undefined : globalThis;
             return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
@@ -441,14 +442,14 @@ function __wbg_get_imports() {
             const ret = typeof window === 'undefined' ? undefined : window;
             return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
         },
-        __wbg_status_cb85b6c8d1769fa1: function(arg0) {
+        __wbg_status_0eaed254ef8c2ac6: function(arg0) {
             const ret = arg0.status;
             return ret;
         },
-        __wbg_text_5240eb2c41de8292: function() { return handleError(function (arg0) {
-            const ret = arg0.text();
+        __wbg_status_2629054fc4c10419: function(arg0) {
+            const ret = arg0.status;
             return ret;
-        }, arguments); },
+        },
         __wbg_then_656f253a5dd7d8ea: function(arg0, arg1, arg2) {
             const ret = arg0.then(arg1, arg2);
             return ret;
@@ -458,7 +459,7 @@ function __wbg_get_imports() {
             return ret;
         },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 83, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 82, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h60702a48838d1764);
             return ret;
         },

@@ -10,8 +10,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use js_sys::{Function, Promise, Reflect};
-use serde::Serialize;
+use js_sys::{Function, Object, Promise, Reflect};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
@@ -76,18 +75,10 @@ struct Client {
 #[derive(Clone)]
 struct Flight {
     stamp: Stamp,
-    done: Promise,
+    /// Resolvers of the callers waiting on this read, called when it settles. A promise is made
+    /// only for a caller that joins, so a read nobody joins costs nothing extra.
+    waiters: Rc<RefCell<Vec<Function>>>,
     result: Rc<RefCell<Option<Result<UserFields, Error>>>>,
-}
-
-/// The shape of Clerk's error entries as JS sees them (camelCase, like `@clerk/backend`).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsErrorEntry<'a> {
-    code: &'a str,
-    message: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    long_message: Option<&'a str>,
 }
 
 fn set(target: &JsValue, key: &str, value: &JsValue) {
@@ -120,27 +111,20 @@ fn js_error(error: &Error, operation: Operation) -> JsValue {
         &error.retry_after.map_or(JsValue::UNDEFINED, JsValue::from),
     );
     set(&js, "attempts", &error.attempts.into());
-    let entries: Vec<JsErrorEntry<'_>> = error
-        .errors
-        .iter()
-        .map(|entry| JsErrorEntry {
-            code: &entry.code,
-            message: &entry.message,
-            long_message: entry.long_message.as_deref(),
-        })
-        .collect();
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    let errors = entries
-        .serialize(&serializer)
-        .unwrap_or_else(|_| js_sys::Array::new().into());
-    // `meta` is free-form JSON: it goes through JSON.parse, which keeps numbers exact (a
-    // serializer would see serde_json's arbitrary-precision numbers as structs).
-    for (index, entry) in error.errors.iter().enumerate() {
-        if let (Some(meta), Ok(target)) = (&entry.meta, Reflect::get_u32(&errors, index as u32)) {
-            if let Ok(meta) = to_js(meta) {
-                set(&target, "meta", &meta);
-            }
+    // Clerk's entries camelCased, as `@clerk/backend` shows them; `meta` is free-form JSON and
+    // goes through JSON.parse, which keeps numbers and `__proto__` keys exactly as sent.
+    let errors = js_sys::Array::new();
+    for entry in &error.errors {
+        let target: JsValue = Object::new().into();
+        set(&target, "code", &entry.code.as_str().into());
+        set(&target, "message", &entry.message.as_str().into());
+        if let Some(long_message) = &entry.long_message {
+            set(&target, "longMessage", &long_message.as_str().into());
         }
+        if let Some(meta) = entry.meta.as_ref().and_then(|meta| to_js(meta).ok()) {
+            set(&target, "meta", &meta);
+        }
+        errors.push(&target);
     }
     set(&js, "errors", &errors);
     js
@@ -647,7 +631,8 @@ impl Client {
         if let Some(flight) = shared.filter(|f| self.cache.borrow().may_share(user_id, f.stamp)) {
             // Joining is waiting: this caller's own signal still ends its wait.
             check_aborted(signal, 0)?;
-            if unless_aborted(flight.done.clone(), signal).await.is_err() {
+            let done = Promise::new(&mut |resolve, _reject| flight.waiters.borrow_mut().push(resolve));
+            if unless_aborted(done, signal).await.is_err() {
                 check_aborted(signal, 0)?;
             }
             match &*flight.result.borrow() {
@@ -667,12 +652,10 @@ impl Client {
         kind: MetadataKind,
         signal: Option<&AbortSignal>,
     ) -> Result<String, Error> {
-        let mut settle: Option<Function> = None;
-        let done = Promise::new(&mut |resolve, _reject| settle = Some(resolve));
         let stamp = self.cache.borrow_mut().begin_read();
         let flight = Flight {
             stamp,
-            done,
+            waiters: Rc::new(RefCell::new(Vec::new())),
             result: Rc::new(RefCell::new(None)),
         };
         self.flights
@@ -703,7 +686,8 @@ impl Client {
                 flights.remove(&plan.user_id);
             }
         }
-        if let Some(settle) = settle {
+        let waiters: Vec<Function> = flight.waiters.borrow_mut().drain(..).collect();
+        for settle in waiters {
             let _ = settle.call0(&JsValue::UNDEFINED);
         }
         result

@@ -19,3 +19,8 @@ pub use bindings::WasmClient;
 mod convert;
 #[cfg(target_arch = "wasm32")]
 mod transport;
+
+/// Talc instead of the default dlmalloc: about 5 KB less code in every download, and faster.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

@@ -11,7 +11,7 @@ use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal, Response};
+use web_sys::AbortSignal;
 
 use crate::core::config::{Config, API_VERSION, USER_AGENT};
 use crate::core::error::{number_text, Error, ErrorKind};
@@ -20,12 +20,49 @@ use crate::core::plan::RequestPlan;
 use crate::core::response::{self, HttpResponse, MAX_RESPONSE_BYTES};
 use crate::core::retry::{Decision, RetryPolicy};
 
+#[wasm_bindgen(module = "/src/transport.js")]
+extern "C" {
+    /// One request and its whole answer (see transport.js for why this part is JavaScript).
+    /// `fetch` is the injected one, or `undefined` for the global one looked up at call time.
+    #[allow(clippy::too_many_arguments)]
+    fn exchange(
+        fetch: Option<&Function>,
+        url: &str,
+        method: &str,
+        headers: &Object,
+        body: Option<&str>,
+        timeout_ms: f64,
+        signal: Option<&AbortSignal>,
+        max_bytes: f64,
+    ) -> Promise;
+
+    /// What an exchange resolves with.
+    type Answer;
+    #[wasm_bindgen(method, getter)]
+    fn status(this: &Answer) -> u16;
+    #[wasm_bindgen(method, getter, js_name = contentType)]
+    fn content_type(this: &Answer) -> Option<String>;
+    #[wasm_bindgen(method, getter, js_name = retryAfter)]
+    fn retry_after(this: &Answer) -> Option<String>;
+    #[wasm_bindgen(method, getter, js_name = cfRay)]
+    fn cf_ray(this: &Answer) -> Option<String>;
+    #[wasm_bindgen(method, getter)]
+    fn body(this: &Answer) -> JsValue;
+
+    /// What an exchange rejects with.
+    type Failure;
+    #[wasm_bindgen(method, getter)]
+    fn kind(this: &Failure) -> Option<String>;
+    #[wasm_bindgen(method, getter)]
+    fn cause(this: &Failure) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn status(this: &Failure) -> u16;
+    #[wasm_bindgen(method, getter)]
+    fn bytes(this: &Failure) -> f64;
+}
+
 #[wasm_bindgen]
 extern "C" {
-    /// The global `fetch`, resolved when called rather than captured at load time.
-    #[wasm_bindgen(js_name = fetch, catch)]
-    fn global_fetch(url: &str, init: &Object) -> Result<JsValue, JsValue>;
-
     #[wasm_bindgen(js_name = setTimeout)]
     fn set_timeout(callback: &Function, ms: f64) -> JsValue;
 
@@ -230,126 +267,64 @@ impl Transport {
         &self,
         config: &Config,
         plan: &RequestPlan,
-        caller_signal: Option<&AbortSignal>,
+        signal: Option<&AbortSignal>,
     ) -> Result<HttpResponse, Error> {
-        let network = |reason: String| Error::new(ErrorKind::Network, reason);
-        // Dropped on every way out of this function: the timer and the listener go with it.
-        let timer = RequestTimer::start(self.timeout_ms, caller_signal);
-        let signal = match &timer {
-            Some(timer) => Some(timer.controller.signal()),
-            None => caller_signal.cloned(),
-        };
-
-        let init = Object::new();
-        set(&init, "method", &plan.method.as_str().into());
-        if let Some(body) = &plan.body {
-            set(&init, "body", &body.into());
-        }
-        set(&init, "headers", &self.headers(config, plan.body.is_some()));
-        if let Some(signal) = &signal {
-            set(&init, "signal", signal);
-        }
-
-        let url = config.url(&plan.path);
-        let called = match &self.fetch {
-            Some(fetch) => fetch.call2(&JsValue::UNDEFINED, &JsValue::from_str(&url), &init),
-            None => global_fetch(&url, &init),
-        };
-        let failed = |cause: JsValue| {
-            classify_rejection(
-                &cause,
-                caller_signal,
-                timer.as_ref().is_some_and(RequestTimer::fired),
-                self.timeout_ms,
-            )
-        };
-        let returned = called.map_err(failed)?;
-        // Raced against the abort signal: a fetch that ignores its signal cannot hang the call.
-        let response = unless_aborted(Promise::resolve(&returned), signal.as_ref())
-            .await
-            .map_err(failed)?;
-        if !response.is_object() || !Reflect::has(&response, &"status".into()).unwrap_or(false) {
-            return Err(Error::new(
-                ErrorKind::InvalidResponse,
-                "fetch resolved with something that is not a Response",
-            ));
-        }
-        // Structural, not `instanceof`: an injected fetch may bring its own Response class.
-        let response: Response = response.unchecked_into();
-        let headers = response.headers();
-        let header = |name: &str| headers.get(name).ok().flatten();
-        let mut result = HttpResponse {
-            status: response.status(),
-            content_type: header("content-type"),
-            retry_after: header("retry-after"),
-            cf_ray: header("cf-ray"),
-            body: String::new(),
+        let headers = self.headers(config, plan.body.is_some());
+        let answer = JsFuture::from(exchange(
+            self.fetch.as_ref(),
+            &config.url(&plan.path),
+            plan.method.as_str(),
+            &headers,
+            plan.body.as_deref(),
+            self.timeout_ms,
+            signal,
+            MAX_RESPONSE_BYTES as f64,
+        ))
+        .await
+        .map_err(|failure| self.failure(failure.unchecked_into()))?;
+        let answer: Answer = answer.unchecked_into();
+        let result = HttpResponse {
+            status: answer.status(),
+            content_type: answer.content_type(),
+            retry_after: answer.retry_after(),
+            cf_ray: answer.cf_ray(),
+            body: answer.body().as_string().ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Network,
+                    "the response body could not be read as text",
+                )
+            })?,
             attempts: 0,
         };
-        let declared_len =
-            header("content-length").and_then(|len| len.trim().parse::<usize>().ok());
-        if declared_len.is_some_and(|len| len > MAX_RESPONSE_BYTES) {
-            if let Some(body) = response.body() {
-                let _ = body.cancel();
-            }
-            return Err(too_large(result.status, declared_len.unwrap_or_default()));
-        }
-        let text = response.text().map_err(failed)?;
-        let text = unless_aborted(text, signal.as_ref())
-            .await
-            .map_err(failed)?;
-        result.body = text
-            .as_string()
-            .ok_or_else(|| network("the response body could not be read as text".into()))?;
         if result.body.len() > MAX_RESPONSE_BYTES {
             return Err(too_large(result.status, result.body.len()));
         }
         Ok(result)
     }
-}
 
-/// The per-request timeout: an `AbortController` that a timer (or the caller's signal) aborts,
-/// cleared as soon as the request is over so no timer outlives it. (`AbortSignal.timeout` would
-/// leave one running for the full timeout after every request, keeping short-lived hosts alive.)
-struct RequestTimer {
-    controller: AbortController,
-    abort: Function,
-    timer: JsValue,
-    caller: Option<AbortSignal>,
-}
-
-impl RequestTimer {
-    fn start(ms: f64, caller: Option<&AbortSignal>) -> Option<RequestTimer> {
-        let controller = AbortController::new().ok()?;
-        let abort: Function = Reflect::get(&controller, &"abort".into())
-            .ok()?
-            .dyn_into()
-            .ok()?;
-        let abort = abort.bind0(&controller);
-        let timer = set_timeout(&abort, ms);
-        if let Some(caller) = caller {
-            let _ = caller.add_event_listener_with_callback("abort", &abort);
-        }
-        Some(RequestTimer {
-            controller,
-            abort,
-            timer,
-            caller: caller.cloned(),
-        })
-    }
-
-    /// Whether the timer fired (rather than the caller aborting).
-    fn fired(&self) -> bool {
-        self.controller.signal().aborted()
-            && !self.caller.as_ref().is_some_and(AbortSignal::aborted)
-    }
-}
-
-impl Drop for RequestTimer {
-    fn drop(&mut self) {
-        clear_timeout(&self.timer);
-        if let Some(caller) = &self.caller {
-            let _ = caller.remove_event_listener_with_callback("abort", &self.abort);
+    /// Names why an exchange failed: the caller's abort, our timeout, or the network.
+    fn failure(&self, failure: Failure) -> Error {
+        match failure.kind().as_deref().unwrap_or("network") {
+            "aborted" => Error::new(
+                ErrorKind::Aborted,
+                "the operation was aborted by its AbortSignal",
+            ),
+            "timeout" => Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "no complete response within {} ms",
+                    number_text(self.timeout_ms)
+                ),
+            ),
+            "not_response" => Error::new(
+                ErrorKind::InvalidResponse,
+                "fetch resolved with something that is not a Response",
+            ),
+            "too_large" => too_large(failure.status(), failure.bytes() as usize),
+            _ => Error::new(
+                ErrorKind::Network,
+                format!("network error: {}", describe_js_error(&failure.cause())),
+            ),
         }
     }
 }
@@ -377,31 +352,6 @@ pub(crate) fn check_aborted(signal: Option<&AbortSignal>, attempts: u32) -> Resu
         }
         _ => Ok(()),
     }
-}
-
-/// Names why `fetch` (or reading the body) failed: the caller's abort, our timeout, or the network.
-fn classify_rejection(
-    cause: &JsValue,
-    caller_signal: Option<&AbortSignal>,
-    timed_out: bool,
-    timeout_ms: f64,
-) -> Error {
-    if caller_signal.is_some_and(AbortSignal::aborted) {
-        return Error::new(
-            ErrorKind::Aborted,
-            "the operation was aborted by its AbortSignal",
-        );
-    }
-    if timed_out {
-        return Error::new(
-            ErrorKind::Timeout,
-            format!("no complete response within {} ms", number_text(timeout_ms)),
-        );
-    }
-    Error::new(
-        ErrorKind::Network,
-        format!("network error: {}", describe_js_error(cause)),
-    )
 }
 
 /// `message` of a JS error and of its `cause` (undici puts the useful part there), no stack.
