@@ -11,8 +11,6 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect};
-use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
@@ -21,6 +19,7 @@ use web_sys::AbortSignal;
 use crate::convert;
 use crate::core::cache::{Cache, Stamp, UserFields};
 use crate::core::config::Config;
+use crate::core::json::{Map, Value};
 use crate::core::merge;
 use crate::core::options::{LimitOption, RawOptions};
 use crate::core::plan::{self, Method, RequestPlan};
@@ -339,7 +338,7 @@ impl WasmClient {
         signal: Option<AbortSignal>,
     ) -> Promise {
         self.read_member(Operation::GetKey, kind, user_id, key, signal, |member| {
-            member.map_or(Ok(JsValue::UNDEFINED), |value| parse_json(value.get()))
+            member.map_or(Ok(JsValue::UNDEFINED), parse_json)
         })
     }
 
@@ -449,7 +448,7 @@ impl WasmClient {
             let key = convert::string(&key, "key")?;
             validate::key(&key, "key")?;
             let value = convert::json_value(&value, "value", client.max_metadata_bytes)?;
-            let mut entries = Map::with_capacity(1);
+            let mut entries = Map::new();
             entries.insert(key, value);
             client.check_exact_set(&user_id, &entries)?;
             Ok(async move {
@@ -497,7 +496,7 @@ impl WasmClient {
         user_id: JsValue,
         key: JsValue,
         signal: Option<AbortSignal>,
-        answer: fn(Option<&RawValue>) -> Result<JsValue, Error>,
+        answer: fn(Option<&str>) -> Result<JsValue, Error>,
     ) -> Promise {
         self.run(operation, kind, signal, |client, kind, signal| {
             let user_id = convert::string(&user_id, "userId")?;
@@ -631,7 +630,8 @@ impl Client {
         if let Some(flight) = shared.filter(|f| self.cache.borrow().may_share(user_id, f.stamp)) {
             // Joining is waiting: this caller's own signal still ends its wait.
             check_aborted(signal, 0)?;
-            let done = Promise::new(&mut |resolve, _reject| flight.waiters.borrow_mut().push(resolve));
+            let done =
+                Promise::new(&mut |resolve, _reject| flight.waiters.borrow_mut().push(resolve));
             if unless_aborted(done, signal).await.is_err() {
                 check_aborted(signal, 0)?;
             }
@@ -694,7 +694,7 @@ impl Client {
     }
 
     /// Everything about an exact set that can be refused before any request, read or write.
-    fn check_exact_set(&self, user_id: &str, entries: &Map<String, Value>) -> Result<(), Error> {
+    fn check_exact_set(&self, user_id: &str, entries: &Map) -> Result<(), Error> {
         validate::user_id(user_id)?;
         merge::exact_set_patch(None, entries, "value")?;
         Ok(())
@@ -706,7 +706,7 @@ impl Client {
         &self,
         user_id: &str,
         kind: MetadataKind,
-        entries: Map<String, Value>,
+        entries: Map,
         signal: Option<&AbortSignal>,
     ) -> Result<JsValue, Error> {
         let current = if entries.values().any(merge::needs_current_value) {

@@ -13,18 +13,18 @@
 //!   cycles, nesting deeper than [`MAX_DEPTH`], strings that are not valid Unicode (lone
 //!   surrogates), and more values than the size limit could hold are refused;
 //! - `__proto__`, `constructor` and `prototype` are ordinary keys: they are read as own
-//!   properties and stored in a `serde_json::Map`, so no prototype is ever touched.
+//!   properties and stored in a `core::json::Map`, so no prototype is ever touched.
 //!
 //! Every JS operation here is one that reports a throw as a `Result` (a `Proxy` trap may throw):
 //! an exception unwinding through wasm frames would leave the module's stack pointer behind and
 //! eventually corrupt the instance for every client in the process.
 
-use js_sys::{Array, Function, JsString, Object, Reflect};
-use serde_json::{Map, Number, Value};
+use js_sys::{Array, Function, JsString, Number, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::error::{number_text, quoted, Error};
+use crate::core::json::{Map, Value};
 
 #[wasm_bindgen]
 extern "C" {
@@ -43,11 +43,7 @@ const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// A user's argument as a plain JSON object (`metadata`, `entries`). `max_bytes` bounds the
 /// work: every JSON value takes at least one byte, so more values than that cannot fit.
-pub fn plain_object(
-    value: &JsValue,
-    what: &str,
-    max_bytes: usize,
-) -> Result<Map<String, Value>, Error> {
+pub fn plain_object(value: &JsValue, what: &str, max_bytes: usize) -> Result<Map, Error> {
     let mut walker = Walker::new(what, max_bytes);
     let plain = value.is_object() && !walker.is_array(value)? && walker.is_plain(value)?;
     if !plain {
@@ -338,13 +334,19 @@ impl<'a> Walker<'a> {
                 number_text(number)
             )));
         }
-        if number.fract() == 0.0 && number.abs() <= MAX_SAFE_INTEGER {
+        let text = if number.fract() == 0.0 && number.abs() <= MAX_SAFE_INTEGER {
             // Integers stay integers ("1", not "1.0"); -0 becomes 0, as in JSON.stringify.
-            return Ok(Value::Number(Number::from(number as i64)));
-        }
-        Number::from_f64(number)
-            .map(Value::Number)
-            .ok_or_else(|| self.refuse("is not a finite number"))
+            (number as i64).to_string()
+        } else {
+            // The host's own shortest round-trip text, exactly what JSON.stringify writes, and
+            // no float formatting code in the wasm.
+            Number::from(number)
+                .to_string_with_radix(10)
+                .ok()
+                .and_then(|text| text.as_string())
+                .ok_or_else(|| self.refuse("is not a finite number"))?
+        };
+        Value::number(&text).ok_or_else(|| self.refuse("is not a finite number"))
     }
 
     fn array(&mut self, array: &JsValue, depth: usize) -> Result<Value, Error> {
@@ -371,7 +373,8 @@ impl<'a> Walker<'a> {
         if keys.length() as usize > self.budget {
             return Err(self.too_large());
         }
-        let mut map = Map::new();
+        // A JS object's own keys are distinct, so members are collected as they come.
+        let mut members = Vec::with_capacity(keys.length() as usize);
         for key in keys.iter() {
             let name = match text(&key) {
                 Some(Ok(name)) => name,
@@ -384,10 +387,10 @@ impl<'a> Walker<'a> {
             self.path.push(Segment::Key(name.clone()));
             let member = Reflect::get(object, &key).map_err(|_| self.unreadable())?;
             if let Some(member) = self.walk(&member, depth + 1)? {
-                map.insert(name, member);
+                members.push((name, member));
             }
             self.path.pop();
         }
-        Ok(Value::Object(map))
+        Ok(Value::Object(Map::from_distinct(members)))
     }
 }

@@ -85,15 +85,19 @@ impl ApiBase {
         if url.len() > 2048 || url.chars().any(|c| c.is_control() || c == ' ') {
             return Err(invalid("it contains spaces or control characters"));
         }
+        // Split at the first ':' and require "//" after it (a substring search would bring a
+        // two-way string searcher into the wasm for this one line).
         let (scheme, rest) = url
-            .split_once("://")
+            .split_once(':')
+            .and_then(|(scheme, rest)| Some((scheme, rest.strip_prefix("//")?)))
             .ok_or_else(|| invalid("expected an absolute URL such as https://api.clerk.com"))?;
         let scheme = scheme.to_ascii_lowercase();
         if rest.contains(['?', '#']) {
             return Err(invalid("a query or fragment is not allowed"));
         }
         let (authority, path) = match rest.find('/') {
-            Some(index) => rest.split_at(index),
+            // `find` gives a boundary, but the checked form keeps panic code out of the wasm.
+            Some(index) => rest.split_at_checked(index).unwrap_or((rest, "")),
             None => (rest, ""),
         };
         if authority.is_empty() {

@@ -100,7 +100,7 @@ pub struct ClerkErrorEntry {
     pub message: String,
     pub long_message: Option<String>,
     pub code: String,
-    pub meta: Option<serde_json::Value>,
+    pub meta: Option<super::json::Value>,
 }
 
 /// A failure, before it is tied to the operation that met it.
@@ -158,7 +158,7 @@ impl Error {
 /// Quotes text for a message as a JSON string: control characters escaped, so a value cannot
 /// forge lines in a log. (`{:?}` would do too, but pulls Unicode tables into the wasm.)
 pub fn quoted(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_else(|_| String::from("\"?\""))
+    super::json::quoted(text)
 }
 
 /// A number for a message, without pulling float formatting into the wasm.

@@ -5,25 +5,21 @@
 //! and scalars replace. [`apply_merge_patch`] is the model of that rule; it is what the property
 //! tests check every patch against.
 
-use serde_json::{Map, Value};
-
 use super::error::{quoted, Error};
+use super::json::{Map, Value};
 
 /// Applies a merge patch to `target` exactly as Clerk does.
-pub fn apply_merge_patch(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
+pub fn apply_merge_patch(target: &mut Map, patch: &Map) {
     for (key, patch_value) in patch {
         match patch_value {
             Value::Null => {
                 target.remove(key);
             }
             Value::Object(patch_object) => {
-                let slot = target
-                    .entry(key.clone())
-                    .or_insert_with(|| Value::Object(Map::new()));
-                if !slot.is_object() {
-                    *slot = Value::Object(Map::new());
+                if !target.get(key).is_some_and(Value::is_object) {
+                    target.insert(key.clone(), Value::Object(Map::new()));
                 }
-                if let Value::Object(slot_object) = slot {
+                if let Some(Value::Object(slot_object)) = target.get_mut(key) {
                     apply_merge_patch(slot_object, patch_object);
                 }
             }
@@ -61,18 +57,18 @@ pub fn needs_current_value(value: &Value) -> bool {
 /// `current` is the stored metadata (needed only when some value is an object, see
 /// [`needs_current_value`]). Values containing a member `null` are refused: Clerk's merge would
 /// delete that member instead of storing it, so the exact-set promise could not be kept.
-pub fn exact_set_patch(
-    current: Option<&Map<String, Value>>,
-    entries: &Map<String, Value>,
-    what: &str,
-) -> Result<Map<String, Value>, Error> {
+pub fn exact_set_patch(current: Option<&Map>, entries: &Map, what: &str) -> Result<Map, Error> {
     let mut patch = Map::new();
     for (key, value) in entries {
         if let Some(path) = first_member_null(value, "") {
             let place = if path.is_empty() {
                 format!("{what} for key {} is null", quoted(key))
             } else {
-                format!("{what} for key {} has null at {}", quoted(key), &path[1..])
+                format!(
+                    "{what} for key {} has null at {}",
+                    quoted(key),
+                    path.get(1..).unwrap_or(&path)
+                )
             };
             return Err(Error::invalid_argument(format!(
                 "{place}; Clerk's merge treats null as \"remove this key\", so it cannot be stored this way (to remove a key use removeUserPublicMetadataKeys, or removeKeys on a metadata field)"
@@ -91,7 +87,7 @@ fn replacement_patch(stored: Option<&Value>, value: &Value) -> Value {
             let mut patch = Map::new();
             for stale in stored_object
                 .keys()
-                .filter(|k| !value_object.contains_key(*k))
+                .filter(|k| !value_object.contains_key(k))
             {
                 patch.insert(stale.clone(), Value::Null);
             }
@@ -108,7 +104,7 @@ fn replacement_patch(stored: Option<&Value>, value: &Value) -> Value {
 }
 
 /// The patch that removes each key: `{key: null, ...}`.
-pub fn removal_patch<'a>(keys: impl IntoIterator<Item = &'a str>) -> Map<String, Value> {
+pub fn removal_patch<'a>(keys: impl IntoIterator<Item = &'a str>) -> Map {
     keys.into_iter()
         .map(|key| (key.to_owned(), Value::Null))
         .collect()
@@ -117,7 +113,7 @@ pub fn removal_patch<'a>(keys: impl IntoIterator<Item = &'a str>) -> Map<String,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::test_support::object;
+    use crate::core::test_support::{object, value};
     use serde_json::json;
 
     #[test]
@@ -131,7 +127,7 @@ mod tests {
         );
         assert_eq!(
             Value::Object(stored),
-            json!({"a": {"x": 1, "y": {"w": 3}}, "b": [3], "d": {}})
+            value(json!({"a": {"x": 1, "y": {"w": 3}}, "b": [3], "d": {}}))
         );
     }
 
@@ -143,12 +139,12 @@ mod tests {
         let patch = exact_set_patch(Some(&stored), &entries, "value").unwrap();
         assert_eq!(
             Value::Object(patch.clone()),
-            json!({"prefs": {"theme": null, "n": {"a": null, "b": 3}}})
+            value(json!({"prefs": {"theme": null, "n": {"a": null, "b": 3}}}))
         );
         apply_merge_patch(&mut stored, &patch);
         assert_eq!(
             Value::Object(stored),
-            json!({"prefs": {"n": {"b": 3}}, "role": "x"})
+            value(json!({"prefs": {"n": {"b": 3}}, "role": "x"}))
         );
     }
 
@@ -157,16 +153,16 @@ mod tests {
         let mut stored = object(json!({"prefs": {"theme": "dark"}}));
         let patch = exact_set_patch(Some(&stored), &object(json!({"prefs": {}})), "value").unwrap();
         apply_merge_patch(&mut stored, &patch);
-        assert_eq!(Value::Object(stored), json!({"prefs": {}}));
+        assert_eq!(Value::Object(stored), value(json!({"prefs": {}})));
     }
 
     #[test]
     fn scalars_and_arrays_need_no_read() {
-        assert!(!needs_current_value(&json!("admin")));
-        assert!(!needs_current_value(&json!([{"a": null}])));
-        assert!(needs_current_value(&json!({})));
+        assert!(!needs_current_value(&value(json!("admin"))));
+        assert!(!needs_current_value(&value(json!([{"a": null}]))));
+        assert!(needs_current_value(&value(json!({}))));
         let patch = exact_set_patch(None, &object(json!({"tags": [null, 1]})), "value").unwrap();
-        assert_eq!(Value::Object(patch), json!({"tags": [null, 1]}));
+        assert_eq!(Value::Object(patch), value(json!({"tags": [null, 1]})));
     }
 
     #[test]
@@ -186,7 +182,7 @@ mod tests {
     fn removal_patch_nulls_each_key() {
         assert_eq!(
             Value::Object(removal_patch(["a", "b"])),
-            json!({"a": null, "b": null})
+            value(json!({"a": null, "b": null}))
         );
     }
 }

@@ -3,6 +3,7 @@
 pub mod cache;
 pub mod config;
 pub mod error;
+pub mod json;
 pub mod limiter;
 pub mod merge;
 pub mod options;
@@ -47,11 +48,16 @@ impl MetadataKind {
 
 #[cfg(test)]
 pub(crate) mod test_support {
-    use serde_json::{Map, Value};
+    use super::json::{self, Map, Value};
+
+    /// A `json!(...)` literal as a core value (through its text, so numbers keep serde's form).
+    pub fn value(literal: serde_json::Value) -> Value {
+        json::parse(&literal.to_string()).unwrap_or_default()
+    }
 
     /// The map inside a `json!({...})` literal.
-    pub fn object(value: Value) -> Map<String, Value> {
-        match value {
+    pub fn object(literal: serde_json::Value) -> Map {
+        match value(literal) {
             Value::Object(object) => object,
             _ => Map::new(),
         }

@@ -3,9 +3,8 @@
 //! Bodies follow `UpdateUserMetadata` in Clerk's OpenAPI (2026-05-12): an object whose only
 //! members are `public_metadata`, `private_metadata` and `unsafe_metadata`, each an object.
 
-use serde_json::{Map, Value};
-
 use super::error::Error;
+use super::json::{Map, Value};
 use super::validate;
 use super::MetadataKind;
 
@@ -57,7 +56,7 @@ pub fn get_user(user_id: &str) -> Result<RequestPlan, Error> {
 pub fn merge(
     user_id: &str,
     kind: MetadataKind,
-    patch: Map<String, Value>,
+    patch: Map,
     max_bytes: usize,
 ) -> Result<RequestPlan, Error> {
     metadata_write(Method::Patch, user_id, kind, patch, max_bytes, "metadata")
@@ -67,7 +66,7 @@ pub fn merge(
 pub fn replace(
     user_id: &str,
     kind: MetadataKind,
-    metadata: Map<String, Value>,
+    metadata: Map,
     max_bytes: usize,
 ) -> Result<RequestPlan, Error> {
     metadata_write(Method::Put, user_id, kind, metadata, max_bytes, "metadata")
@@ -78,7 +77,7 @@ pub fn metadata_write(
     method: Method,
     user_id: &str,
     kind: MetadataKind,
-    metadata: Map<String, Value>,
+    metadata: Map,
     max_bytes: usize,
     what: &str,
 ) -> Result<RequestPlan, Error> {

@@ -2,15 +2,9 @@
 //!
 //! A non-2xx status is data here; this module is the one place that turns it into an [`Error`].
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-
-use serde::Deserialize;
-use serde_json::value::RawValue;
-use serde_json::{Map, Value};
-
 use super::cache::UserFields;
 use super::error::{ClerkErrorEntry, Error, ErrorKind};
+use super::json::{self, Map, Value};
 use super::MetadataKind;
 
 /// Responses larger than this are refused: a Clerk user object is a few kilobytes.
@@ -43,25 +37,9 @@ impl HttpResponse {
 }
 
 /// The metadata field of a successful user response, parsed (for building patches).
-pub fn user_metadata(
-    response: &HttpResponse,
-    kind: MetadataKind,
-) -> Result<Map<String, Value>, Error> {
+pub fn user_metadata(response: &HttpResponse, kind: MetadataKind) -> Result<Map, Error> {
     let fields = user_fields(response, kind)?;
     members(fields.get(kind).unwrap_or("{}"))
-}
-
-/// The borrowed view of a user object: only the three metadata fields, as raw JSON text. Every
-/// other field is skipped without being built, and the metadata is handed on untouched, so key
-/// order and exact number text survive and the JS side parses it once with `JSON.parse`.
-#[derive(Deserialize)]
-struct UserBody<'a> {
-    #[serde(borrow, default)]
-    public_metadata: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    private_metadata: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    unsafe_metadata: Option<&'a RawValue>,
 }
 
 /// All three metadata fields of a successful user response, as raw JSON objects; `required` must
@@ -94,17 +72,24 @@ pub fn user_fields(response: &HttpResponse, required: MetadataKind) -> Result<Us
     if response.body.trim().is_empty() {
         return Err(invalid("the body is empty".into()));
     }
-    let user: UserBody<'_> = serde_json::from_str(&response.body)
+    // Only the three metadata fields are kept, as raw text: every other member is checked and
+    // skipped without being built, and the metadata is handed on untouched, so key order and
+    // exact number text survive and the JS side parses it once with `JSON.parse`.
+    let members = json::object_members(&response.body)
         .map_err(|e| invalid(format!("the body is not a JSON user object ({e})")))?;
-    let object = |raw: Option<&RawValue>| {
-        raw.map(RawValue::get)
-            .filter(|text| text.starts_with('{'))
+    let object = |kind: MetadataKind| {
+        members
+            .iter()
+            .rev()
+            .find(|(key, _)| key == kind.field())
+            .map(|(_, raw)| *raw)
+            .filter(|raw| raw.starts_with('{'))
             .map(str::to_owned)
     };
     let fields = UserFields {
-        public: object(user.public_metadata),
-        private: object(user.private_metadata),
-        unsafe_: object(user.unsafe_metadata),
+        public: object(MetadataKind::Public),
+        private: object(MetadataKind::Private),
+        unsafe_: object(MetadataKind::Unsafe),
     };
     if fields.get(required).is_none() {
         return Err(invalid(format!(
@@ -115,31 +100,39 @@ pub fn user_fields(response: &HttpResponse, required: MetadataKind) -> Result<Us
     Ok(fields)
 }
 
+fn not_an_object(error: json::ParseError) -> Error {
+    Error::new(
+        ErrorKind::InvalidResponse,
+        format!("unexpected response from Clerk: metadata is not a JSON object ({error})"),
+    )
+}
+
 /// Parses raw metadata (an object) into a map, to build a patch from its keys.
-pub fn members(raw: &str) -> Result<Map<String, Value>, Error> {
-    serde_json::from_str(raw).map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidResponse,
-            format!("unexpected response from Clerk: metadata is not a JSON object ({e})"),
-        )
-    })
+pub fn members(raw: &str) -> Result<Map, Error> {
+    match json::parse(raw).map_err(not_an_object)? {
+        Value::Object(object) => Ok(object),
+        _ => Err(not_an_object(json::ParseError {
+            offset: 0,
+            reason: "expected an object",
+        })),
+    }
 }
 
 /// One top-level member of raw metadata, as raw JSON text, without building the others.
-pub fn member<'a>(raw: &'a str, key: &str) -> Result<Option<&'a RawValue>, Error> {
-    let object: HashMap<Cow<'a, str>, &'a RawValue> = serde_json::from_str(raw).map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidResponse,
-            format!("unexpected response from Clerk: metadata is not a JSON object ({e})"),
-        )
-    })?;
-    Ok(object.get(key).copied())
+/// A key sent twice is read as JSON.parse reads it: the last one wins.
+pub fn member<'a>(raw: &'a str, key: &str) -> Result<Option<&'a str>, Error> {
+    let members = json::object_members(raw).map_err(not_an_object)?;
+    Ok(members
+        .into_iter()
+        .rev()
+        .find(|(name, _)| name == key)
+        .map(|(_, value)| value))
 }
 
 /// Turns a non-2xx response into an error with Clerk's code, trace id and `Retry-After`.
 pub fn api_error(response: &HttpResponse) -> Error {
     let body = if response.is_json() {
-        serde_json::from_str::<Value>(&response.body).unwrap_or(Value::Null)
+        json::parse(&response.body).unwrap_or(Value::Null)
     } else {
         Value::Null
     };
@@ -241,16 +234,16 @@ mod tests {
         assert_eq!(fields.get(MetadataKind::Private), Some("{}"));
         assert_eq!(fields.get(MetadataKind::Unsafe), Some(r#"{"u":1}"#));
         let public = user_metadata(&response, MetadataKind::Public).unwrap();
-        assert_eq!(public.get("role"), Some(&Value::from("admin")));
+        assert_eq!(public.get("role"), Some(&Value::String("admin".into())));
     }
 
     #[test]
     fn member_lookup_keeps_falsy_values_and_misses_absent_keys() {
         let raw = r#"{"role":"admin","n":0,"f":false,"z":null}"#;
-        assert_eq!(member(raw, "n").unwrap().map(RawValue::get), Some("0"));
-        assert_eq!(member(raw, "f").unwrap().map(RawValue::get), Some("false"));
-        assert_eq!(member(raw, "z").unwrap().map(RawValue::get), Some("null"));
-        assert_eq!(member(raw, "missing").unwrap().map(RawValue::get), None);
+        assert_eq!(member(raw, "n").unwrap(), Some("0"));
+        assert_eq!(member(raw, "f").unwrap(), Some("false"));
+        assert_eq!(member(raw, "z").unwrap(), Some("null"));
+        assert_eq!(member(raw, "missing").unwrap(), None);
     }
 
     #[test]
@@ -266,12 +259,9 @@ mod tests {
     #[test]
     fn escaped_keys_are_read_as_text() {
         let raw = r#"{"a\"b":1,"\u00e9":2,"__proto__":3}"#;
-        assert_eq!(member(raw, "a\"b").unwrap().map(RawValue::get), Some("1"));
-        assert_eq!(member(raw, "é").unwrap().map(RawValue::get), Some("2"));
-        assert_eq!(
-            member(raw, "__proto__").unwrap().map(RawValue::get),
-            Some("3")
-        );
+        assert_eq!(member(raw, "a\"b").unwrap(), Some("1"));
+        assert_eq!(member(raw, "é").unwrap(), Some("2"));
+        assert_eq!(member(raw, "__proto__").unwrap(), Some("3"));
     }
 
     #[test]
