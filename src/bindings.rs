@@ -8,6 +8,8 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect};
@@ -547,7 +549,7 @@ impl WasmClient {
     ) -> Promise
     where
         F: FnOnce(Rc<Client>, MetadataKind, Option<AbortSignal>) -> Result<Fut, Error>,
-        Fut: std::future::Future<Output = Result<JsValue, Error>> + 'static,
+        Fut: Future<Output = Result<JsValue, Error>> + 'static,
     {
         let client = Rc::clone(&self.inner);
         let prepared = match MetadataKind::from_name(kind) {
@@ -557,12 +559,19 @@ impl WasmClient {
             )),
         };
         match prepared {
-            Ok(future) => future_to_promise(async move {
-                future.await.map_err(|error| js_error(&error, operation))
-            }),
+            Ok(future) => spawn(Box::pin(future), operation),
             Err(error) => Promise::reject(&js_error(&error, operation)),
         }
     }
+}
+
+/// Runs an operation's future as a promise. Boxed, so that one copy of the executor glue serves
+/// every operation instead of one per future type (a few KB of wasm).
+fn spawn(
+    future: Pin<Box<dyn Future<Output = Result<JsValue, Error>>>>,
+    operation: Operation,
+) -> Promise {
+    future_to_promise(async move { future.await.map_err(|error| js_error(&error, operation)) })
 }
 
 impl Client {

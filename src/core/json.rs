@@ -393,16 +393,22 @@ impl<'a> Parser<'a> {
         })
     }
 
+    // Inlined even at opt-level "z": the parser's inner loops are made of these calls.
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.text.as_bytes().get(self.pos).copied()
     }
 
+    // Inlined even at opt-level "z": the parser's inner loops are made of these calls.
+    #[inline(always)]
     fn eat(&mut self, byte: u8) -> bool {
         let found = self.peek() == Some(byte);
         self.pos += usize::from(found);
         found
     }
 
+    // Inlined even at opt-level "z": the parser's inner loops are made of these calls.
+    #[inline(always)]
     fn space(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.pos += 1;
@@ -417,6 +423,8 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    // Inlined even at opt-level "z": the parser's inner loops are made of these calls.
+    #[inline(always)]
     fn slice(&self, start: usize) -> &'a str {
         self.text.get(start..self.pos).unwrap_or_default()
     }
