@@ -127,15 +127,15 @@ export function blobOfBytes(bytes) {
  * Spies on the timers the package itself starts (retry backoff, Retry-After waits, rate-limiter
  * waits): its wasm glue calls the global setTimeout at call time, so the delays it asks for can be
  * read without measuring the wall clock. Timers of Node internals (undici) and the per-request
- * timeout timers (the callback is `requestTimeout` in src/transport.js, cleared when the request
- * ends; resources.test.mjs checks those) are passed through.
+ * timeout timer (`requestTimeouts` in src/transport.js: one shared, unref'd timer; resources.test.mjs
+ * checks it keeps nothing alive) are passed through.
  */
 export function spyPackageTimers() {
   const realSet = globalThis.setTimeout;
   const realClear = globalThis.clearTimeout;
   const timers = [];
   globalThis.setTimeout = function (callback, ms, ...rest) {
-    if (!/\/dist\/index\.(mjs|cjs)/.test(new Error().stack ?? "") || callback?.name === "requestTimeout") {
+    if (!/\/dist\/index\.(mjs|cjs)/.test(new Error().stack ?? "") || callback?.name === "requestTimeouts") {
       return realSet.call(this, callback, ms, ...rest);
     }
     const t = { ms, fired: false, cleared: false, handle: undefined };
