@@ -627,14 +627,13 @@ impl Client {
         signal: Option<&AbortSignal>,
     ) -> Result<String, Error> {
         let user_id = &plan.user_id;
-        if let Some(metadata) = self
-            .cache
-            .borrow()
-            .get(user_id, now())
-            .and_then(|fields| fields.get(kind))
-        {
-            return Ok(metadata.to_owned());
+        let cache = self.cache.borrow();
+        if cache.is_enabled() {
+            if let Some(metadata) = cache.get(user_id, now()).and_then(|f| f.get(kind)) {
+                return Ok(metadata.to_owned());
+            }
         }
+        drop(cache);
         let shared = self.flights.borrow().get(user_id).cloned();
         if let Some(flight) = shared.filter(|f| self.cache.borrow().may_share(user_id, f.stamp)) {
             // Joining is waiting: this caller's own signal still ends its wait.

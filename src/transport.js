@@ -71,12 +71,25 @@ function requestTimeouts() {
  * @param {number} timeoutMs  at most 2^31 - 1 (checked by the options)
  * @param {AbortSignal | undefined} signal  the caller's
  * @param {number} maxBytes  a declared Content-Length above this is refused without reading
- * @returns {Promise<{status: number, contentType: string | null, retryAfter: string | null,
- *   cfRay: string | null, body: string}>} rejected with `{kind, cause?, status?, bytes?}`, where
- *   kind is "timeout", "aborted", "network", "not_response" or "too_large"
+ * @param {number} id  this exchange's number, handed back to `settled`
+ * @param {(id: number, outcome: object, ok: boolean) => void} settled  called once, with
+ *   `{status, contentType, retryAfter, cfRay, body}` (ok) or `{kind, cause?, status?, bytes?}`,
+ *   where kind is "timeout", "aborted", "network", "not_response" or "too_large"
  */
-export function exchange(fetchFn, url, method, headers, body, timeoutMs, signal, maxBytes) {
-  return new Promise((resolve, reject) => {
+export function exchange(fetchFn, url, method, headers, body, timeoutMs, signal, maxBytes, id, settled) {
+  // One callback per client settles every exchange (no promise, no closure made per request on
+  // the Rust side). It throws only if the client was freed meanwhile: nobody is waiting then.
+  const resolve = (answer) => {
+    try {
+      settled(id, answer, true);
+    } catch {}
+  };
+  const reject = (failure) => {
+    try {
+      settled(id, failure, false);
+    } catch {}
+  };
+  try {
     const entry = { deadline: Date.now() + timeoutMs, expire: () => finish(reject, { kind: "timeout" }) };
     let settled = false;
     const onAbort = () => finish(reject, { kind: "aborted" });
@@ -132,6 +145,9 @@ export function exchange(fetchFn, url, method, headers, body, timeoutMs, signal,
           body: "",
         };
         response.text().then((text) => {
+          // More characters than bytes allowed is too large already: refused before it is
+          // copied into wasm memory, which never shrinks. (The exact byte count is checked there.)
+          if (text.length > maxBytes) return finish(reject, { kind: "too_large", status, bytes: text.length });
           answer.body = text;
           finish(resolve, answer);
         }, failed);
@@ -139,7 +155,10 @@ export function exchange(fetchFn, url, method, headers, body, timeoutMs, signal,
         failed(cause);
       }
     }, failed);
-  });
+  } catch (cause) {
+    // Nothing above should throw; if it does, it must not unwind into the wasm that called.
+    reject({ kind: "network", cause });
+  }
 }
 
 /** Frees the connection of an answer nobody waits for any more. */

@@ -6,6 +6,10 @@
 //! owns every wait (rate limiter, backoff) and every deadline; what to do is decided in the core.
 
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -22,8 +26,9 @@ use crate::core::retry::{Decision, RetryPolicy};
 
 #[wasm_bindgen(module = "/src/transport.js")]
 extern "C" {
-    /// One request and its whole answer (see transport.js for why this part is JavaScript).
-    /// `fetch` is the injected one, or `undefined` for the global one looked up at call time.
+    /// One request and its whole answer (see transport.js for why this part is JavaScript),
+    /// reported as `settled(id, answer or failure, ok)`. `fetch` is the injected one, or
+    /// `undefined` for the global one looked up at call time.
     #[allow(clippy::too_many_arguments)]
     fn exchange(
         fetch: Option<&Function>,
@@ -34,7 +39,9 @@ extern "C" {
         timeout_ms: f64,
         signal: Option<&AbortSignal>,
         max_bytes: f64,
-    ) -> Promise;
+        id: u32,
+        settled: &Function,
+    );
 
     /// What an exchange resolves with.
     type Answer;
@@ -82,6 +89,70 @@ pub struct Transport {
     /// The request headers, built once per client (without and with a body): `fetch` only
     /// reads them, so one object serves every request.
     headers: RefCell<Option<[Object; 2]>>,
+    /// Exchanges in flight, and the one callback that settles them all.
+    exchanges: Rc<RefCell<Exchanges>>,
+    settled: Closure<dyn FnMut(u32, JsValue, bool)>,
+}
+
+/// Outcomes of exchanges in flight, by id. One long-lived callback fills them in, where a
+/// `JsFuture` per request would make (and register for finalization) two closures each time.
+#[derive(Default)]
+struct Exchanges {
+    next_id: u32,
+    slots: Vec<(u32, Slot)>,
+}
+
+#[derive(Default)]
+struct Slot {
+    outcome: Option<Result<JsValue, JsValue>>,
+    waker: Option<Waker>,
+}
+
+impl Exchanges {
+    fn slot(&mut self, id: u32) -> Option<&mut Slot> {
+        self.slots
+            .iter_mut()
+            .find(|(slot_id, _)| *slot_id == id)
+            .map(|(_, slot)| slot)
+    }
+
+    fn remove(&mut self, id: u32) {
+        if let Some(index) = self.slots.iter().position(|(slot_id, _)| *slot_id == id) {
+            self.slots.swap_remove(index);
+        }
+    }
+}
+
+/// Resolves when the exchange `id` is settled; forgets it if dropped first.
+struct Settlement<'a> {
+    exchanges: &'a RefCell<Exchanges>,
+    id: u32,
+}
+
+impl Future for Settlement<'_> {
+    type Output = Result<JsValue, JsValue>;
+
+    fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut exchanges = self.exchanges.borrow_mut();
+        let Some(slot) = exchanges.slot(self.id) else {
+            // Cannot happen (the slot lives as long as this future); an empty failure reads
+            // as a network error rather than anything that could throw.
+            return Poll::Ready(Err(Object::new().into()));
+        };
+        match slot.outcome.take() {
+            Some(outcome) => Poll::Ready(outcome),
+            None => {
+                slot.waker = Some(context.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for Settlement<'_> {
+    fn drop(&mut self) {
+        self.exchanges.borrow_mut().remove(self.id);
+    }
 }
 
 fn now() -> f64 {
@@ -100,6 +171,7 @@ impl Transport {
         retry: RetryPolicy,
         limiter: RateLimiter,
     ) -> Transport {
+        let exchanges = Rc::new(RefCell::new(Exchanges::default()));
         Transport {
             fetch,
             timeout_ms,
@@ -107,6 +179,19 @@ impl Transport {
             limiter: RefCell::new(limiter),
             waiting: RefCell::new(Vec::new()),
             headers: RefCell::new(None),
+            settled: Closure::new({
+                let exchanges = Rc::clone(&exchanges);
+                move |id: u32, value: JsValue, ok: bool| {
+                    let waker = exchanges.borrow_mut().slot(id).and_then(|slot| {
+                        slot.outcome = Some(if ok { Ok(value) } else { Err(value) });
+                        slot.waker.take()
+                    });
+                    if let Some(waker) = waker {
+                        waker.wake();
+                    }
+                }
+            }),
+            exchanges,
         }
     }
 
@@ -194,10 +279,11 @@ impl Transport {
             if let Err(error) = check_aborted(signal, attempts) {
                 break Err(error);
             }
-            let answer =
-                self.limiter
-                    .borrow_mut()
-                    .try_acquire(now(), &plan.user_id, is_write, place);
+            let mut limiter = self.limiter.borrow_mut();
+            // The clock is a host call: not read when the limiter is off and time cannot matter.
+            let at = if limiter.is_off() { 0.0 } else { now() };
+            let answer = limiter.try_acquire(at, &plan.user_id, is_write, place);
+            drop(limiter);
             let until = match answer {
                 Acquire::Granted(ticket) => break Ok(ticket),
                 Acquire::WaitUntil(at) => at,
@@ -226,7 +312,10 @@ impl Transport {
 
     /// The response for a ticket is in: free its slot a window from now, and wake the queue.
     fn release(&self, ticket: Ticket) {
-        self.limiter.borrow_mut().release(ticket, now());
+        let mut limiter = self.limiter.borrow_mut();
+        let at = if limiter.is_off() { 0.0 } else { now() };
+        limiter.release(ticket, at);
+        drop(limiter);
         self.wake_waiting();
     }
 
@@ -270,7 +359,18 @@ impl Transport {
         signal: Option<&AbortSignal>,
     ) -> Result<HttpResponse, Error> {
         let headers = self.headers(config, plan.body.is_some());
-        let answer = JsFuture::from(exchange(
+        let id = {
+            let mut exchanges = self.exchanges.borrow_mut();
+            exchanges.next_id = exchanges.next_id.wrapping_add(1);
+            let id = exchanges.next_id;
+            exchanges.slots.push((id, Slot::default()));
+            id
+        };
+        let settlement = Settlement {
+            exchanges: &self.exchanges,
+            id,
+        };
+        exchange(
             self.fetch.as_ref(),
             &config.url(&plan.path),
             plan.method.as_str(),
@@ -279,9 +379,12 @@ impl Transport {
             self.timeout_ms,
             signal,
             MAX_RESPONSE_BYTES as f64,
-        ))
-        .await
-        .map_err(|failure| self.failure(failure.unchecked_into()))?;
+            id,
+            self.settled.as_ref().unchecked_ref(),
+        );
+        let answer = settlement
+            .await
+            .map_err(|failure| self.failure(failure.unchecked_into()))?;
         let answer: Answer = answer.unchecked_into();
         let result = HttpResponse {
             status: answer.status(),
