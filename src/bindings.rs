@@ -606,7 +606,9 @@ impl Client {
         let done = cache.write_completed(&plan.user_id);
         let result = match outcome {
             Ok(fields) => {
-                cache.store(&plan.user_id, done, fields, now());
+                if cache.is_enabled() {
+                    cache.store(&plan.user_id, done, fields, now());
+                }
                 Ok(JsValue::UNDEFINED)
             }
             Err(error) => {
@@ -627,13 +629,22 @@ impl Client {
         signal: Option<&AbortSignal>,
     ) -> Result<String, Error> {
         let user_id = &plan.user_id;
-        let cache = self.cache.borrow();
-        if cache.is_enabled() {
-            if let Some(metadata) = cache.get(user_id, now()).and_then(|f| f.get(kind)) {
-                return Ok(metadata.to_owned());
-            }
+        let cached = {
+            let cache = self.cache.borrow();
+            // The clock is a host call: not read when there is no cache to look in.
+            cache
+                .is_enabled()
+                .then(|| {
+                    cache
+                        .get(user_id, now())
+                        .and_then(|f| f.get(kind))
+                        .map(str::to_owned)
+                })
+                .flatten()
+        };
+        if let Some(metadata) = cached {
+            return Ok(metadata);
         }
-        drop(cache);
         let shared = self.flights.borrow().get(user_id).cloned();
         if let Some(flight) = shared.filter(|f| self.cache.borrow().may_share(user_id, f.stamp)) {
             // Joining is waiting: this caller's own signal still ends its wait.

@@ -279,11 +279,12 @@ impl Transport {
             if let Err(error) = check_aborted(signal, attempts) {
                 break Err(error);
             }
-            let mut limiter = self.limiter.borrow_mut();
-            // The clock is a host call: not read when the limiter is off and time cannot matter.
-            let at = if limiter.is_off() { 0.0 } else { now() };
-            let answer = limiter.try_acquire(at, &plan.user_id, is_write, place);
-            drop(limiter);
+            let answer = {
+                let mut limiter = self.limiter.borrow_mut();
+                // The clock is a host call: not read when the limiter is off and time cannot matter.
+                let at = if limiter.is_off() { 0.0 } else { now() };
+                limiter.try_acquire(at, &plan.user_id, is_write, place)
+            };
             let until = match answer {
                 Acquire::Granted(ticket) => break Ok(ticket),
                 Acquire::WaitUntil(at) => at,
@@ -312,10 +313,11 @@ impl Transport {
 
     /// The response for a ticket is in: free its slot a window from now, and wake the queue.
     fn release(&self, ticket: Ticket) {
-        let mut limiter = self.limiter.borrow_mut();
-        let at = if limiter.is_off() { 0.0 } else { now() };
-        limiter.release(ticket, at);
-        drop(limiter);
+        {
+            let mut limiter = self.limiter.borrow_mut();
+            let at = if limiter.is_off() { 0.0 } else { now() };
+            limiter.release(ticket, at);
+        }
         self.wake_waiting();
     }
 

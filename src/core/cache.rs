@@ -129,6 +129,9 @@ impl Cache {
     /// Stores a response of a request that started at `stamp`, unless a write to this user
     /// started after it (then the response may be older than what Clerk has: forget instead).
     pub fn store(&mut self, user_id: &str, stamp: Stamp, fields: UserFields, now: f64) {
+        if !self.is_enabled() {
+            return;
+        }
         if self
             .last_write
             .get(user_id)
@@ -191,6 +194,16 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_disabled_cache_stores_nothing() {
+        let mut cache = Cache::new(0.0, 10);
+        let stamp = cache.begin_read();
+        cache.store("u", stamp, fields("a"), 0.0);
+        cache.finish(stamp);
+        assert!(cache.is_empty());
+        assert!(cache.get("u", 0.0).is_none());
+    }
 
     fn fields(role: &str) -> UserFields {
         UserFields {

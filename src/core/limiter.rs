@@ -289,6 +289,15 @@ mod tests {
     }
 
     #[test]
+    fn off_means_both_buckets_off_and_grants_at_any_time() {
+        let mut off = RateLimiter::new(None, None);
+        assert!(off.is_off());
+        assert!(matches!(off.try_acquire(0.0, "u", true, None), Acquire::Granted(_)));
+        assert!(!RateLimiter::new(Some(CLERK_USER_WRITES), None).is_off());
+        assert!(!RateLimiter::for_clerk(false).is_off());
+    }
+
+    #[test]
     fn ten_writes_go_at_once_the_eleventh_waits_for_a_response_then_a_window() {
         let mut limiter = RateLimiter::for_clerk(false);
         let tickets: Vec<Ticket> = (0..10)
