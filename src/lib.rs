@@ -2,10 +2,11 @@
 //!
 //! The crate is split so that every decision can be tested natively:
 //! - [`core`]: pure Rust (no wasm, no I/O): configuration, input validation, the request each
-//!   operation needs, Clerk's deep-merge rules, response and error parsing, retry and rate-limit
-//!   policy. Tested with `cargo test`.
+//!   operation needs, Clerk's deep-merge rules, JSON (`core::json`, in place of serde_json),
+//!   response and error parsing, retry and rate-limit policy. Tested with `cargo test`.
 //! - `transport` (wasm only): sends a [`core::plan::RequestPlan`] through the host's `fetch`, with
-//!   timeouts, retries and the client-side rate limiter.
+//!   timeouts, retries and the client-side rate limiter. Its host half, `transport.js`, makes one
+//!   HTTP exchange per call into the host (see that file for why it is JavaScript).
 //! - `convert` (wasm only): JS values to JSON and back, refusing what JSON cannot hold.
 //! - `bindings` (wasm only): the exported `WasmClient`, a few lines per operation.
 

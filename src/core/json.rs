@@ -582,12 +582,13 @@ impl<'a> Parser<'a> {
         let mut owned: Option<String> = None;
         loop {
             let start = self.pos;
-            while let Some(byte) = self.peek() {
-                if byte == b'"' || byte == b'\\' || byte < 0x20 {
-                    break;
-                }
-                self.pos += 1;
-            }
+            // One tight scan to the next quote, backslash or control character: most of a
+            // Clerk user object is string content.
+            let rest = self.text.as_bytes().get(start..).unwrap_or_default();
+            self.pos += rest
+                .iter()
+                .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
+                .unwrap_or(rest.len());
             let run = self.slice(start);
             match self.peek() {
                 Some(b'"') => {
