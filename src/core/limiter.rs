@@ -292,7 +292,10 @@ mod tests {
     fn off_means_both_buckets_off_and_grants_at_any_time() {
         let mut off = RateLimiter::new(None, None);
         assert!(off.is_off());
-        assert!(matches!(off.try_acquire(0.0, "u", true, None), Acquire::Granted(_)));
+        assert!(matches!(
+            off.try_acquire(0.0, "u", true, None),
+            Acquire::Granted(_)
+        ));
         assert!(!RateLimiter::new(Some(CLERK_USER_WRITES), None).is_off());
         assert!(!RateLimiter::for_clerk(false).is_off());
     }
