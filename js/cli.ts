@@ -15,9 +15,6 @@ import { ClerkMetadataError, createClerkMetadataClient, type MetadataFieldClient
 
 const NAME = "clerk-metadata-wasm";
 
-/** Aborted when the command is done: see where the client is made. */
-const commandOver = new AbortController();
-
 /** The exit codes scripts can rely on; documented in HELP. */
 const EXIT = {
   ok: 0,
@@ -520,14 +517,7 @@ async function run(argv: readonly string[]): Promise<Output> {
   }
 
   // The call. Missing or malformed keys and URLs are reported by the package (exit 4).
-  // A request that timed out is only abandoned by the package (its timeout is a timer, not an
-  // abort); a command is over when it answers, so every request it made is aborted on the way
-  // out (a no-op for finished ones) rather than keeping the process alive.
-  const client = createClerkMetadataClient({
-    secretKey: options.secretKey,
-    apiUrl: options.apiUrl,
-    fetch: (input, init) => fetch(input, { ...init, signal: init.signal ?? commandOver.signal }),
-  });
+  const client = createClerkMetadataClient({ secretKey: options.secretKey, apiUrl: options.apiUrl });
   const field: MetadataFieldClient = client[kind];
   const userId = args[0]!;
   switch (command) {
@@ -608,7 +598,7 @@ async function main(): Promise<void> {
     throw error;
   });
   try {
-    const { stdout, exitCode } = await run(argv).finally(() => commandOver.abort());
+    const { stdout, exitCode } = await run(argv);
     if (stdout !== "") process.stdout.write(stdout);
     process.exitCode = exitCode;
   } catch (error) {

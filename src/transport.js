@@ -7,23 +7,31 @@
 // crossing out and one settled promise in, which is most of the distance to a plain `fetch`.
 // What to send, when to retry, how long to wait and what an answer means stay in Rust.
 //
-// Why the timeout is a deadline and not an AbortSignal: handing any signal to Node's fetch makes
-// undici register an abort listener and a finalizer per request (about 30 µs, more than all of
-// this package's own work). A deadline bounds the caller's wait exactly; a request that outlives
-// it is left to the host (its body is cancelled if an answer comes, and Node's fetch closes a
-// silent connection after its own 300 s headers timeout). A caller's own `signal` is passed to
-// `fetch` as given, so aborting it does end the request.
+// Every request has its own AbortController, aborted when its deadline passes or the caller's
+// signal fires: the connection is closed and the body stops downloading, so a timed-out write
+// cannot land after its retry, and nothing keeps a process alive. (Handing Node's fetch a signal
+// costs undici about 30 µs per request; an earlier version saved that by abandoning timed-out
+// requests instead, and review showed what that costs: sockets held for up to 300 s, bodies
+// still downloading, and writes landing out of order.)
 //
-// Why one shared timer: a timer per request, set and cleared, costs Node about 8 µs (its timer
-// list is created and torn down each time). Pending exchanges sit in a set; one timer, armed for
-// the earliest deadline, expires whatever is due when it fires and re-arms for the next one. It
-// keeps the process alive only while an exchange is pending (ref'd then, unref'd when the set
-// empties), so it never holds up the exit of a short-lived host once its calls are done.
+// Why deadlines share one timer where the host allows it: a timer per request, set and cleared,
+// costs Node about 8 µs (its timer list is created and torn down each time). Pending exchanges
+// sit in a set; one timer, armed for the earliest deadline, expires whatever is due and re-arms
+// for the next. It keeps the process alive only while an exchange is pending (ref'd then,
+// unref'd when the set empties). That needs ref/unref (Node, Bun) or Deno's refTimer; in
+// workerd a timer dies with the request that set it, so there (and in any other host) each
+// exchange sets and clears its own.
 
-/** Exchanges in flight: `{ deadline, expire }`. */
+/** Exchanges in flight under the shared timer: `{ deadline, expire }`. */
 const pending = new Set();
 let timer;
 let timerAt = Infinity;
+/** Whether the shared timer currently keeps the process alive. */
+let held = false;
+/** `undefined` until the first timer shows what the host's timers can do. */
+let shareTimer;
+
+const isDeno = () => typeof Deno === "object" && Deno !== null && typeof Deno.unrefTimer === "function";
 
 function arm(at) {
   if (at >= timerAt) return;
@@ -33,19 +41,15 @@ function arm(at) {
   held = true;
 }
 
-/** Whether the timer keeps the process alive; toggled, not re-created, as exchanges come and go. */
-let held = false;
+/** Toggled, not re-created, as exchanges come and go. */
 function hold(on) {
   if (held === on || timer === undefined) return;
   held = on;
-  // Node and Bun have ref/unref; Deno has Deno.refTimer/unrefTimer; workerd and browsers neither.
-  if (typeof timer === "object" && timer !== null && typeof timer.ref === "function") {
-    if (on) timer.ref();
-    else timer.unref();
-  } else if (typeof Deno === "object" && Deno !== null && typeof Deno.unrefTimer === "function") {
+  if (isDeno()) {
     if (on) Deno.refTimer(timer);
     else Deno.unrefTimer(timer);
-  }
+  } else if (on) timer.ref();
+  else timer.unref();
 }
 
 function requestTimeouts() {
@@ -61,6 +65,38 @@ function requestTimeouts() {
   if (next !== Infinity) arm(next);
 }
 
+/** Sets the exchange's deadline; returns what to call when it is over. */
+function startDeadline(entry, timeoutMs) {
+  if (shareTimer === undefined) {
+    const probe = setTimeout(() => {}, 0);
+    shareTimer = isDeno() || (typeof probe === "object" && probe !== null && typeof probe.unref === "function");
+    clearTimeout(probe);
+  }
+  if (!shareTimer) {
+    const own = setTimeout(function requestTimeout() {
+      entry.expire();
+    }, timeoutMs);
+    return () => clearTimeout(own);
+  }
+  pending.add(entry);
+  arm(entry.deadline);
+  hold(true);
+  return () => {
+    pending.delete(entry);
+    if (pending.size === 0) hold(false);
+  };
+}
+
+/** A header's value as a string or null, whatever an injected fetch's headers return. */
+function headerOf(headers, name) {
+  try {
+    const value = headers ? headers.get(name) : null;
+    return value === null || value === undefined ? null : String(value);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * @param {Function | undefined} fetchFn  an injected fetch; `undefined` uses the global one, looked
  *   up now (so a replaced global is honoured)
@@ -69,7 +105,7 @@ function requestTimeouts() {
  * @param {object} headers  a plain object, built once per client
  * @param {string | undefined} body
  * @param {number} timeoutMs  at most 2^31 - 1 (checked by the options)
- * @param {AbortSignal | undefined} signal  the caller's
+ * @param {AbortSignal | undefined} signal  the caller's; it aborts this exchange's own controller
  * @param {number} maxBytes  a declared Content-Length above this is refused without reading
  * @param {number} id  this exchange's number, handed back to `settled`
  * @param {(id: number, outcome: object, ok: boolean) => void} settled  called once, with
@@ -90,14 +126,29 @@ export function exchange(fetchFn, url, method, headers, body, timeoutMs, signal,
     } catch {}
   };
   try {
-    const entry = { deadline: Date.now() + timeoutMs, expire: () => finish(reject, { kind: "timeout" }) };
+    // A host without AbortController (a bare script context) still gets its deadline; the
+    // request is then abandoned rather than aborted.
+    const controller = typeof AbortController === "function" ? new AbortController() : undefined;
+    const abort = () => {
+      if (controller) controller.abort();
+    };
+    const entry = {
+      deadline: Date.now() + timeoutMs,
+      expire: () => {
+        finish(reject, { kind: "timeout" });
+        abort();
+      },
+    };
     let settled = false;
-    const onAbort = () => finish(reject, { kind: "aborted" });
+    let stopDeadline;
+    const onAbort = () => {
+      finish(reject, { kind: "aborted" });
+      abort();
+    };
     function finish(settle, value) {
       if (settled) return;
       settled = true;
-      pending.delete(entry);
-      if (pending.size === 0) hold(false);
+      if (stopDeadline) stopDeadline();
       if (signal) signal.removeEventListener("abort", onAbort);
       settle(value);
     }
@@ -107,13 +158,12 @@ export function exchange(fetchFn, url, method, headers, body, timeoutMs, signal,
       if (signal.aborted) return onAbort();
       signal.addEventListener("abort", onAbort);
     }
-    pending.add(entry);
-    arm(entry.deadline);
-    hold(true);
+    stopDeadline = startDeadline(entry, timeoutMs);
 
     const init = { method, headers };
+    if (controller) init.signal = controller.signal;
+    else if (signal) init.signal = signal;
     if (body !== undefined) init.body = body;
-    if (signal) init.signal = signal;
     let answered;
     try {
       answered = (fetchFn === undefined ? fetch : fetchFn)(url, init);
@@ -122,15 +172,16 @@ export function exchange(fetchFn, url, method, headers, body, timeoutMs, signal,
       return failed(cause);
     }
     answered.then((response) => {
+      // Over already (deadline or abort): a fetch that ignored its signal still gets its body
+      // cancelled.
       if (settled) return discard(response);
       try {
         if (typeof response !== "object" || response === null || typeof response.status !== "number" || typeof response.text !== "function") {
           return finish(reject, { kind: "not_response" });
         }
         const status = response.status;
-        const headers = response.headers;
-        const header = (name) => (headers ? headers.get(name) : null);
-        const declared = header("content-length");
+        const responseHeaders = response.headers;
+        const declared = headerOf(responseHeaders, "content-length");
         if (declared !== null && Number(declared) > maxBytes) {
           discard(response);
           return finish(reject, { kind: "too_large", status, bytes: Number(declared) });
@@ -139,12 +190,13 @@ export function exchange(fetchFn, url, method, headers, body, timeoutMs, signal,
         const failure = status < 200 || status > 299;
         const answer = {
           status,
-          contentType: header("content-type"),
-          retryAfter: failure ? header("retry-after") : null,
-          cfRay: failure ? header("cf-ray") : null,
+          contentType: headerOf(responseHeaders, "content-type"),
+          retryAfter: failure ? headerOf(responseHeaders, "retry-after") : null,
+          cfRay: failure ? headerOf(responseHeaders, "cf-ray") : null,
           body: "",
         };
-        response.text().then((text) => {
+        Promise.resolve(response.text()).then((text) => {
+          if (typeof text !== "string") return failed(new TypeError("the response body is not text"));
           // More characters than bytes allowed is too large already: refused before it is
           // copied into wasm memory, which never shrinks. (The exact byte count is checked there.)
           if (text.length > maxBytes) return finish(reject, { kind: "too_large", status, bytes: text.length });

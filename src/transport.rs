@@ -438,7 +438,7 @@ fn too_large(status: u16, bytes: usize) -> Error {
     let mut error = Error::new(
         ErrorKind::InvalidResponse,
         format!(
-            "unexpected response from Clerk (HTTP {status}): the body is {bytes} bytes, over the {MAX_RESPONSE_BYTES}-byte limit"
+            "unexpected response from Clerk (HTTP {status}): the body is at least {bytes} bytes, over the {MAX_RESPONSE_BYTES}-byte limit"
         ),
     );
     error.status = Some(status);

@@ -9,7 +9,8 @@
 //!
 //! The parser reads untrusted network text: it never panics, nests at most [`MAX_DEPTH`]
 //! arrays and objects (so its recursion is bounded), and builds objects of at most
-//! [`MAX_MEMBERS`] members (inserts are linear scans; [`object_members`] has no such cap).
+//! [`MAX_MEMBERS`] members in all, over every object of one parse (inserts are linear scans;
+//! [`object_members`] has no such cap).
 //! A duplicate key keeps its first position and takes the last value, as in `JSON.parse`.
 
 use std::borrow::Cow;
@@ -18,7 +19,7 @@ use std::fmt;
 /// The deepest nesting of arrays and objects the parser accepts (one more is an error).
 pub const MAX_DEPTH: usize = 128;
 
-/// Most members one parsed object may have (see where it is checked).
+/// Most object members one [`parse`] may build, over all its objects (see where it is checked).
 pub const MAX_MEMBERS: usize = 4096;
 
 /// A JSON value. Numbers are validated JSON number text, kept verbatim.
@@ -373,6 +374,8 @@ struct Parser<'a> {
     text: &'a str,
     pos: usize,
     depth: usize,
+    /// Object members this parse may still build (see [`MAX_MEMBERS`]).
+    members_left: usize,
 }
 
 type Members<'a> = Vec<(Cow<'a, str>, &'a str)>;
@@ -383,6 +386,7 @@ impl<'a> Parser<'a> {
             text,
             pos: 0,
             depth: 0,
+            members_left: MAX_MEMBERS,
         }
     }
 
@@ -529,11 +533,13 @@ impl<'a> Parser<'a> {
                     raw.push((key, self.slice(start)));
                 } else if build {
                     // Inserting is a linear scan (a duplicate keeps its first place and takes the
-                    // last value, as in JSON.parse), so a built object is capped: metadata,
-                    // at most 8 KB, cannot hold more members than this anyway.
-                    if entries.len() >= MAX_MEMBERS {
-                        return self.fail("too many members in one object");
-                    }
+                    // last value, as in JSON.parse), so what one parse builds is capped in all,
+                    // not per object (many objects just under a per-object cap would still be
+                    // quadratic). Metadata, at most 8 KB, cannot hold this many members anyway.
+                    self.members_left = match self.members_left.checked_sub(1) {
+                        Some(left) => left,
+                        None => return self.fail("too many object members"),
+                    };
                     entries.insert(key.into_owned(), value);
                 }
                 self.space();
@@ -899,32 +905,41 @@ mod tests {
     #[test]
     fn large_objects_are_capped_when_built_and_scanned_in_full_raw() {
         // ~1.3 MB, 150k distinct keys: building it would be quadratic (linear inserts), so a
-        // built object stops at MAX_MEMBERS; the raw scan (what a user object goes through)
-        // takes it all.
+        // parse stops at MAX_MEMBERS; the raw scan (what a user object goes through) takes it all.
         let mut text = String::from("{");
         for i in 0..150_000 {
             text.push_str(&format!("\"key{i}\":{i},"));
         }
         text.push_str("\"key0\":\"last\"}");
         let error = parse(&text).unwrap_err();
-        assert_eq!(error.reason, "too many members in one object");
+        assert_eq!(error.reason, "too many object members");
         assert_eq!(object_members(&text).unwrap().len(), 150_001);
-        // At the cap, with every key repeated: each keeps its first position and takes its
+        // The cap is over all objects of one parse: many objects just under any per-object cap
+        // would be quadratic too.
+        let small = format!("{{{}\"z\":0}}", "\"a\":0,".repeat(99));
+        let many = format!(
+            "[{}]",
+            vec![small.as_str(); MAX_MEMBERS / 100 + 1].join(",")
+        );
+        assert_eq!(parse(&many).unwrap_err().reason, "too many object members");
+        assert!(parse(&format!("[{}]", vec![small.as_str(); 40].join(","))).is_ok());
+        // Under the cap, with every key repeated: each keeps its first position and takes its
         // last value, as in JSON.parse.
+        let half = MAX_MEMBERS / 2 - 1;
         let mut text = String::from("{");
         for round in 0..2 {
-            for i in 0..MAX_MEMBERS - 1 {
+            for i in 0..half {
                 text.push_str(&format!("\"k{i}\":{round},"));
             }
         }
         text.push_str("\"end\":true}");
         let map = parse(&text).unwrap();
         let map = map.as_object().unwrap();
-        assert_eq!(map.len(), MAX_MEMBERS);
-        assert!(map.values().take(MAX_MEMBERS - 1).all(|v| *v == num("1")));
+        assert_eq!(map.len(), half + 1);
+        assert!(map.values().take(half).all(|v| *v == num("1")));
         assert_eq!(
-            map.keys().nth(MAX_MEMBERS - 2).map(String::as_str),
-            Some(format!("k{}", MAX_MEMBERS - 2).as_str())
+            map.keys().nth(half - 1).map(String::as_str),
+            Some(format!("k{}", half - 1).as_str())
         );
     }
 

@@ -127,15 +127,15 @@ export function blobOfBytes(bytes) {
  * Spies on the timers the package itself starts (retry backoff, Retry-After waits, rate-limiter
  * waits): its wasm glue calls the global setTimeout at call time, so the delays it asks for can be
  * read without measuring the wall clock. Timers of Node internals (undici) and the per-request
- * timeout timer (`requestTimeouts` in src/transport.js: one shared, unref'd timer; resources.test.mjs
- * checks it keeps nothing alive) are passed through.
+ * deadline timers (`requestTimeouts`/`requestTimeout` in src/transport.js; resources.test.mjs checks
+ * they keep nothing alive) are passed through.
  */
 export function spyPackageTimers() {
   const realSet = globalThis.setTimeout;
   const realClear = globalThis.clearTimeout;
   const timers = [];
   globalThis.setTimeout = function (callback, ms, ...rest) {
-    if (!/\/dist\/index\.(mjs|cjs)/.test(new Error().stack ?? "") || callback?.name === "requestTimeouts") {
+    if (!/\/dist\/index\.(mjs|cjs)/.test(new Error().stack ?? "") || /^requestTimeouts?$/.test(callback?.name ?? "")) {
       return realSet.call(this, callback, ms, ...rest);
     }
     const t = { ms, fired: false, cleared: false, handle: undefined };

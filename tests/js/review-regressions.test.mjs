@@ -134,3 +134,35 @@ describe("configuration", () => {
     await assert.rejects(c.public.get("user_1"), (e) => e.code === "invalid_api_url" && !e.message.includes("hunter2"));
   });
 });
+
+describe("second review: what an injected fetch or a hostile server can send", () => {
+  test("headers that are not strings (a test double's Map) neither crash the instance nor leak through", async () => {
+    const weird = async () => ({
+      status: 429,
+      headers: new Map([["retry-after", 1], ["content-type", ["application/json"]], ["cf-ray", { toString: () => "ray-x" }]]),
+      text: async () => JSON.stringify({ errors: [{ code: "too_many_requests", message: "slow down" }] }),
+    });
+    const c = pkg.createClerkMetadataClient({ secretKey: KEY, fetch: weird, rateLimit: false, maxRetries: 0 });
+    const error = await c.getUserPublicMetadata("user_1").catch((e) => e);
+    assert.equal(error.code, "too_many_requests");
+    assert.equal(error.retryAfter, 1);
+    assert.equal(error.clerkTraceId, "ray-x");
+    // Headers whose get() throws read as absent; the instance still works afterwards.
+    const throwing = async () => ({ status: 200, headers: { get() { throw new Error("boom"); } }, text: async () => "{}" });
+    const c2 = pkg.createClerkMetadataClient({ secretKey: KEY, fetch: throwing, rateLimit: false, maxRetries: 0 });
+    await assert.rejects(c2.getUserPublicMetadata("user_1"), { code: "invalid_response" });
+    const ok = pkg.createClerkMetadataClient({ secretKey: KEY, fetch: okFetch, rateLimit: false });
+    assert.deepEqual(await ok.getUserPublicMetadata("user_1"), {});
+  });
+
+  test("an error body of many mid-sized objects is refused quickly, not parsed quadratically", async () => {
+    const object = `{${Array.from({ length: 1000 }, (_, i) => `"k${i}":0`).join(",")}}`;
+    const body = `{"errors":[${Array(100).fill(object).join(",")}]}`; // ~0.9 MB (under the 1 MiB limit), 100,000 members
+    const hostile = async () => new Response(body, { status: 400, headers: { "content-type": "application/json" } });
+    const c = pkg.createClerkMetadataClient({ secretKey: KEY, fetch: hostile, rateLimit: false, maxRetries: 0 });
+    const started = performance.now();
+    const error = await c.getUserPublicMetadata("user_1").catch((e) => e);
+    assert.equal(error.code, "http_400");
+    assert.ok(performance.now() - started < 1500, `took ${Math.round(performance.now() - started)} ms`);
+  });
+});

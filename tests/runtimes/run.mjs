@@ -308,6 +308,10 @@ ${wasmModules.map((f) => `    (name = "${f}", wasm = embed "workerd-out/${f}"),`
     assert.equal(response.status, 200, `worker answered ${response.status}: ${body.error ?? JSON.stringify(body)}\n${tail(stderr)}`);
     assert.equal(body.bytesCompileRefused, true, "compiling wasm from bytes was refused in the worker (production rule)");
     assert.equal(body.hasProcess, false, "no process global (configuration came from the env bindings)");
+    // A second request, after the first has ended, against a server that answers too late.
+    server.injectFault({ fault: { kind: "delay", ms: 2000 } });
+    const slow = await (await fetch(`http://127.0.0.1:${port}/?slow=${encodeURIComponent(`slow_${userId}`)}`, { signal: AbortSignal.timeout(CHILD_TIMEOUT_MS) })).json();
+    assert.equal(slow.code, "timeout", `a later request's deadline fired in workerd: ${JSON.stringify(slow)}`);
     return { host: bin.version, entry: "dist/workerd.mjs + .wasm module", result: body.result };
   } finally {
     child.kill("SIGTERM");

@@ -10,6 +10,17 @@ import { runScenario } from "./scenario.mjs";
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
+    if (url.searchParams.has("slow")) {
+      // After an earlier request has come and gone: a deadline must still fire here (a timer in
+      // workerd dies with the request that set it, so none can be shared across requests).
+      const client = createClerkMetadataClient({ secretKey: env.CLERK_SECRET_KEY, apiUrl: env.CLERK_API_URL, timeoutMs: 300, maxRetries: 0 });
+      const started = Date.now();
+      const code = await client.getUserPublicMetadata(url.searchParams.get("slow")).then(
+        () => "ok",
+        (error) => error.code,
+      );
+      return Response.json({ code, ms: Date.now() - started });
+    }
     try {
       const client = createClerkMetadataClient({ secretKey: env.CLERK_SECRET_KEY, apiUrl: env.CLERK_API_URL });
       const result = await runScenario({
