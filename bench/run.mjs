@@ -635,27 +635,26 @@ if (!T.wasm.ok) {
       "",
     );
   }
-  if (R.anatomy?.exact) {
-    const A = R.anatomy;
-    L.push(`Code bytes by crate, from the shipped module's own name section (${fmt.int(A.codeBytes)} B of code in ${A.functions} functions):`, "");
+  /** The per-crate and per-function code tables of a wasm anatomy. */
+  const anatomyTables = (A) => {
     head("Crate", "code bytes", "share", "functions");
     for (const c of A.crates.slice(0, 14)) row(c.crate, fmt.int(c.bytes), `${((c.bytes / A.codeBytes) * 100).toFixed(1)} %`, c.functions);
     L.push("");
     head("Function", "code bytes", "Crate");
     for (const f of A.top.slice(0, 15)) row(`\`${f.name.replace(/\|/g, "\\|").slice(0, 110)}\``, fmt.int(f.size), f.crate);
     L.push("");
+  };
+  if (R.anatomy?.exact) {
+    const A = R.anatomy;
+    L.push(`Code bytes by crate, from the shipped module's own name section (${fmt.int(A.codeBytes)} B of code in ${A.functions} functions):`, "");
+    anatomyTables(A);
   } else if (R.anatomy) {
     const A = R.anatomy;
     L.push(
       `Code bytes by crate: the shipped module has no name section, so the same build's named module (\`target/wasm32-unknown-unknown/release/clerk_metadata_wasm.wasm\`, written by the same cargo run) was re-optimised with binaryen.js at -Os after dropping the ${A.droppedExports} wasm-bindgen descriptor exports; its code section is ${fmt.int(A.codeBytes)} B in ${A.functions} functions vs ${fmt.int(secs.find((s) => s.id === 10)?.size)} B shipped, so the split is representative (not exact: the shipped build's own wasm-opt flags may differ).`,
       "",
     );
-    head("Crate", "code bytes", "share", "functions");
-    for (const c of A.crates.slice(0, 14)) row(c.crate, fmt.int(c.bytes), `${((c.bytes / A.codeBytes) * 100).toFixed(1)} %`, c.functions);
-    L.push("");
-    head("Function", "code bytes", "Crate");
-    for (const f of A.top.slice(0, 15)) row(`\`${f.name.replace(/\|/g, "\\|").slice(0, 110)}\``, fmt.int(f.size), f.crate);
-    L.push("");
+    anatomyTables(A);
   } else if (R.anatomyError) {
     L.push(`(Per-crate split failed: ${R.anatomyError})`, "");
   }

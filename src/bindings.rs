@@ -28,7 +28,7 @@ use crate::core::plan::{self, Method, RequestPlan};
 use crate::core::response::{self, HttpResponse};
 use crate::core::validate;
 use crate::core::{Error, ErrorKind, MetadataKind, Operation};
-use crate::transport::{check_aborted, unless_aborted, Transport};
+use crate::transport::{check_aborted, now, now_if, unless_aborted, Transport};
 
 #[wasm_bindgen(typescript_custom_section)]
 const OPTIONS_TS: &str = r#"
@@ -606,9 +606,8 @@ impl Client {
         let done = cache.write_completed(&plan.user_id);
         let result = match outcome {
             Ok(fields) => {
-                if cache.is_enabled() {
-                    cache.store(&plan.user_id, done, fields, now());
-                }
+                let at = now_if(cache.is_enabled());
+                cache.store(&plan.user_id, done, fields, at);
                 Ok(JsValue::UNDEFINED)
             }
             Err(error) => {
@@ -631,16 +630,11 @@ impl Client {
         let user_id = &plan.user_id;
         let cached = {
             let cache = self.cache.borrow();
-            // The clock is a host call: not read when there is no cache to look in.
+            let at = now_if(cache.is_enabled());
             cache
-                .is_enabled()
-                .then(|| {
-                    cache
-                        .get(user_id, now())
-                        .and_then(|f| f.get(kind))
-                        .map(str::to_owned)
-                })
-                .flatten()
+                .get(user_id, at)
+                .and_then(|f| f.get(kind))
+                .map(str::to_owned)
         };
         if let Some(metadata) = cached {
             return Ok(metadata);
@@ -769,10 +763,6 @@ fn parse_json(text: &str) -> Result<JsValue, Error> {
             "unexpected response from Clerk: metadata could not be parsed",
         )
     })
-}
-
-fn now() -> f64 {
-    js_sys::Date::now()
 }
 
 fn to_js(value: &Value) -> Result<JsValue, Error> {

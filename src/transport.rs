@@ -155,8 +155,19 @@ impl Drop for Settlement<'_> {
     }
 }
 
-fn now() -> f64 {
+/// The host's clock. Reading it is a call into the host, so a decision that does not need it
+/// (limiter off, cache off) passes [`now_if`]`(false)` instead.
+pub(crate) fn now() -> f64 {
     js_sys::Date::now()
+}
+
+/// The time, read only when `needed`; otherwise 0, which nothing then looks at.
+pub(crate) fn now_if(needed: bool) -> f64 {
+    if needed {
+        now()
+    } else {
+        0.0
+    }
 }
 
 fn set(target: &Object, key: &str, value: &JsValue) {
@@ -281,8 +292,7 @@ impl Transport {
             }
             let answer = {
                 let mut limiter = self.limiter.borrow_mut();
-                // The clock is a host call: not read when the limiter is off and time cannot matter.
-                let at = if limiter.is_off() { 0.0 } else { now() };
+                let at = now_if(!limiter.is_off());
                 limiter.try_acquire(at, &plan.user_id, is_write, place)
             };
             let until = match answer {
@@ -315,7 +325,7 @@ impl Transport {
     fn release(&self, ticket: Ticket) {
         {
             let mut limiter = self.limiter.borrow_mut();
-            let at = if limiter.is_off() { 0.0 } else { now() };
+            let at = now_if(!limiter.is_off());
             limiter.release(ticket, at);
         }
         self.wake_waiting();
