@@ -1,6 +1,7 @@
 // Quick A/B: sequential GET and merge medians of one or more builds of this package against plain
-// fetch, interleaved in rounds against one local server. Not part of `npm run bench`; a tool for
-// trying a change:  node bench/quick-compare.mjs [label=path/to/index.mjs ...]
+// fetch (and, with CLERK=1, @clerk/backend), interleaved in rounds against one local server. Not
+// part of `npm run bench`; a tool for trying a change:
+//   [ROUNDS=30] [PER=100] [CLERK=1] node bench/quick-compare.mjs [label=path/to/index.mjs ...]
 import { writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -29,7 +30,7 @@ async function time(fn) {
   await fn();
   return (performance.now() - t) * 1000;
 }
-for (const [, c] of sets) for (let i = 0; i < 300; i++) { await c.get.ours(); await c.get.fetch(); await c.merge.ours(); }
+for (const [, c] of sets) for (let i = 0; i < 300; i++) { await c.get.ours(); await c.get.fetch(); await c.merge.ours(); await c.get.clerk(); await c.merge.clerk(); }
 for (let r = 0; r < rounds; r++) {
   for (const [label, c] of sets) {
     for (let i = 0; i < per; i++) add(`get ${label}`, await time(c.get.ours));
@@ -38,6 +39,10 @@ for (let r = 0; r < rounds; r++) {
   const c = sets[0][1];
   for (let i = 0; i < per; i++) add("get fetch", await time(c.get.fetch));
   for (let i = 0; i < per; i++) add("merge fetch", await time(c.merge.fetch));
+  if (process.env.CLERK === "1") {
+    for (let i = 0; i < per; i++) add("get @clerk/backend", await time(c.get.clerk));
+    for (let i = 0; i < per; i++) add("merge @clerk/backend", await time(c.merge.clerk));
+  }
 }
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 for (const op of ["get", "merge"]) {

@@ -15,7 +15,6 @@ use std::rc::Rc;
 use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
 
 use crate::convert;
@@ -28,6 +27,7 @@ use crate::core::plan::{self, Method, RequestPlan};
 use crate::core::response::{self, HttpResponse};
 use crate::core::validate;
 use crate::core::{Error, ErrorKind, MetadataKind, Operation};
+use crate::task;
 use crate::transport::{check_aborted, now, now_if, unless_aborted, Transport};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -565,13 +565,15 @@ impl WasmClient {
     }
 }
 
-/// Runs an operation's future as a promise. Boxed, so that one copy of the executor glue serves
-/// every operation instead of one per future type (a few KB of wasm).
+/// Runs an operation's future as a promise (see `task`). Boxed, so that one copy of the
+/// executor serves every operation instead of one per future type (a few KB of wasm).
 fn spawn(
     future: Pin<Box<dyn Future<Output = Result<JsValue, Error>>>>,
     operation: Operation,
 ) -> Promise {
-    future_to_promise(async move { future.await.map_err(|error| js_error(&error, operation)) })
+    task::spawn(Box::pin(async move {
+        future.await.map_err(|error| js_error(&error, operation))
+    }))
 }
 
 impl Client {

@@ -9,6 +9,7 @@
 //!   HTTP exchange per call into the host (see that file for why it is JavaScript).
 //! - `convert` (wasm only): JS values to JSON and back, refusing what JSON cannot hold.
 //! - `bindings` (wasm only): the exported `WasmClient`, a few lines per operation.
+//! - `task` (wasm only): runs each operation's future as a JS promise.
 
 pub mod core;
 
@@ -18,6 +19,8 @@ mod bindings;
 pub use bindings::WasmClient;
 #[cfg(target_arch = "wasm32")]
 mod convert;
+#[cfg(target_arch = "wasm32")]
+mod task;
 #[cfg(target_arch = "wasm32")]
 mod transport;
 

@@ -7,23 +7,42 @@
 // crossing out and one settled promise in, which is most of the distance to a plain `fetch`.
 // What to send, when to retry, how long to wait and what an answer means stay in Rust.
 //
-// Every request has its own AbortController, aborted when its deadline passes or the caller's
-// signal fires: the connection is closed and the body stops downloading, so a timed-out write
-// cannot land after its retry, and nothing keeps a process alive. (Handing Node's fetch a signal
-// costs undici about 30 µs per request; an earlier version saved that by abandoning timed-out
-// requests instead, and review showed what that costs: sockets held for up to 300 s, bodies
-// still downloading, and writes landing out of order.)
+// Every request is aborted when its deadline passes or the caller's signal fires: the connection
+// is closed and the body stops downloading, so a timed-out write cannot land after its retry, and
+// nothing keeps a process alive. (An earlier version saved the cost of that by abandoning
+// timed-out requests instead, and review showed what that costs: sockets held for up to 300 s,
+// bodies still downloading, and writes landing out of order.)
 //
-// Why deadlines share one timer where the host allows it: a timer per request, set and cleared,
-// costs Node about 8 µs (its timer list is created and torn down each time). Pending exchanges
-// sit in a set; one timer, armed for the earliest deadline, expires whatever is due and re-arms
-// for the next. It keeps the process alive only while an exchange is pending (ref'd then,
-// unref'd when the set empties). That needs ref/unref (Node, Bun) or Deno's refTimer; in
-// workerd a timer dies with the request that set it, so there (and in any other host) each
-// exchange sets and clears its own.
+// Deadlines come in generations. Exchanges that start within a short window of each other, with
+// the same timeout, share one deadline (the window's end plus the timeout) and one
+// AbortController, aborted only if one of them is still pending at that deadline: then all of
+// them that are still pending are timed out together. Why: Node's AbortController is the
+// costliest object of a request, about 10 µs to make (more than all of this package's own work
+// on a read), so one per request made the package measurably slower than fetch. What it costs:
+// a request may time out up to one window late, and the window is at most 10 ms and at most
+// 1/100 of the timeout. Aborting a generation cannot touch a member that already finished: its
+// fetch is complete and undici (like any fetch) ignores an abort then. At most 10 exchanges join
+// one generation, because each member's fetch adds an abort listener to the shared signal and
+// hosts warn past 10. A caller's own signal gets the exchange its own controller, so a caller's
+// abort ends that exchange alone.
+//
+// Why generations share one timer where the host allows it: a timer per request, set and
+// cleared, costs Node about 8 µs (its timer list is created and torn down each time). One timer,
+// armed for the earliest pending deadline, expires whatever is due and re-arms for the next. It
+// keeps the process alive only while an exchange is pending (ref'd then, unref'd when none is).
+// That needs ref/unref (Node, Bun) or Deno's refTimer; in workerd a timer dies with the request
+// that set it, so there (and in any other host) each exchange sets and clears its own timer and
+// has its own controller.
 
-/** Exchanges in flight under the shared timer: `{ deadline, expire }`. */
-const pending = new Set();
+/** Exchanges per generation at most: each adds one abort listener to the shared signal. */
+const MAX_MEMBERS = 10;
+/** A generation takes members for at most this long (and 1/100 of the timeout at most). */
+const MAX_WINDOW_MS = 10;
+
+/** The generation still taking members, by timeout. */
+const open = new Map();
+/** Generations with pending members, under the shared timer. */
+const due = new Set();
 let timer;
 let timerAt = Infinity;
 /** Whether the shared timer currently keeps the process alive. */
@@ -32,6 +51,8 @@ let held = false;
 let shareTimer;
 
 const isDeno = () => typeof Deno === "object" && Deno !== null && typeof Deno.unrefTimer === "function";
+
+const newController = () => (typeof AbortController === "function" ? new AbortController() : undefined);
 
 function arm(at) {
   if (at >= timerAt) return;
@@ -58,33 +79,74 @@ function requestTimeouts() {
   held = false;
   const now = Date.now();
   let next = Infinity;
-  for (const entry of pending) {
-    if (entry.deadline <= now) entry.expire();
-    else if (entry.deadline < next) next = entry.deadline;
+  for (const generation of due) {
+    if (generation.deadline <= now) {
+      // Every member still pending is timed out first, then the shared controller aborted once:
+      // no member sees the abort as a network error.
+      for (const entry of generation.pending) entry.expire();
+      due.delete(generation);
+      if (generation.controller) generation.controller.abort();
+    } else if (generation.deadline < next) next = generation.deadline;
   }
   if (next !== Infinity) arm(next);
 }
 
-/** Sets the exchange's deadline; returns what to call when it is over. */
-function startDeadline(entry, timeoutMs) {
+/** The generation an exchange starting `now` with `timeoutMs` joins. */
+function join(timeoutMs, now) {
+  let generation = open.get(timeoutMs);
+  if (generation === undefined || now >= generation.closesAt || generation.members >= MAX_MEMBERS) {
+    const window = Math.min(MAX_WINDOW_MS, timeoutMs / 100);
+    generation = { closesAt: now + window, deadline: now + window + timeoutMs, members: 0, pending: new Set(), controller: undefined };
+    open.set(timeoutMs, generation);
+  }
+  generation.members += 1;
+  return generation;
+}
+
+/**
+ * Puts the exchange under a deadline: its own timer and controller, or a generation's. Sets
+ * `entry.controller` (what its fetch is aborted with; `undefined` where the host has no
+ * AbortController) and returns what to call when the exchange is over.
+ */
+function startDeadline(entry, timeoutMs, now) {
   if (shareTimer === undefined) {
     const probe = setTimeout(() => {}, 0);
     shareTimer = isDeno() || (typeof probe === "object" && probe !== null && typeof probe.unref === "function");
     clearTimeout(probe);
   }
   if (!shareTimer) {
+    if (entry.controller === undefined) entry.controller = entry.own = newController();
     const own = setTimeout(function requestTimeout() {
       entry.expire();
     }, timeoutMs);
     return () => clearTimeout(own);
   }
-  pending.add(entry);
-  arm(entry.deadline);
+  const generation = join(timeoutMs, now);
+  if (entry.controller === undefined) {
+    if (generation.controller === undefined) generation.controller = newController();
+    entry.controller = generation.controller;
+  }
+  generation.pending.add(entry);
+  due.add(generation);
+  arm(generation.deadline);
   hold(true);
   return () => {
-    pending.delete(entry);
-    if (pending.size === 0) hold(false);
+    generation.pending.delete(entry);
+    if (generation.pending.size === 0) {
+      due.delete(generation);
+      if (due.size === 0) hold(false);
+    }
   };
+}
+
+/** A promise with its settle functions, for the executor in src/task.rs. */
+export class Deferred {
+  constructor() {
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
 }
 
 /** A header's value as a string or null, whatever an injected fetch's headers return. */
@@ -126,24 +188,24 @@ export function exchange(fetchFn, url, method, headers, body, timeoutMs, signal,
     } catch {}
   };
   try {
-    // A host without AbortController (a bare script context) still gets its deadline; the
-    // request is then abandoned rather than aborted.
-    const controller = typeof AbortController === "function" ? new AbortController() : undefined;
-    const abort = () => {
-      if (controller) controller.abort();
-    };
+    // A caller's signal gets this exchange its own controller (so the caller's abort ends it
+    // alone); otherwise its deadline's controller is used. A host without AbortController still
+    // gets its deadline; the request is then abandoned rather than aborted.
     const entry = {
-      deadline: Date.now() + timeoutMs,
+      controller: signal ? newController() : undefined,
+      /** The controller that is this exchange's alone, if any. */
+      own: undefined,
       expire: () => {
         finish(reject, { kind: "timeout" });
-        abort();
+        if (entry.own) entry.own.abort();
       },
     };
+    entry.own = entry.controller;
     let settled = false;
     let stopDeadline;
     const onAbort = () => {
       finish(reject, { kind: "aborted" });
-      abort();
+      if (entry.own) entry.own.abort();
     };
     function finish(settle, value) {
       if (settled) return;
@@ -158,7 +220,8 @@ export function exchange(fetchFn, url, method, headers, body, timeoutMs, signal,
       if (signal.aborted) return onAbort();
       signal.addEventListener("abort", onAbort);
     }
-    stopDeadline = startDeadline(entry, timeoutMs);
+    stopDeadline = startDeadline(entry, timeoutMs, Date.now());
+    const controller = entry.controller;
 
     const init = { method, headers };
     if (controller) init.signal = controller.signal;

@@ -7,6 +7,35 @@ import { pkg, withServer, LOCAL_SECRET_KEY } from "./package-helpers.mjs";
 
 const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
 
+test("a shared deadline is late by at most 10 ms and 1/100 of the timeout", async () => {
+  // The one deadline timer is armed for the generation's end plus the timeout; read the delay it
+  // asks for instead of timing the wall clock. First in this file: no earlier test's timer is
+  // armed yet, so each client below (longest timeout first) arms it anew.
+  const realSet = globalThis.setTimeout;
+  const asked = [];
+  globalThis.setTimeout = function (callback, ms, ...rest) {
+    if (callback?.name === "requestTimeouts") asked.push(ms);
+    return realSet.call(this, callback, ms, ...rest);
+  };
+  try {
+    await withServer({ users: { u: { public_metadata: { a: 1 } } } }, async (server) => {
+      for (const timeoutMs of [20_000, 5_000, 200]) {
+        const c = pkg.createClerkMetadataClient({ secretKey: LOCAL_SECRET_KEY, apiUrl: server.url, timeoutMs, maxRetries: 0 });
+        asked.length = 0;
+        const before = Date.now();
+        await c.getUserPublicMetadata("u");
+        assert.equal(asked.length, 1, `timeoutMs ${timeoutMs}: one timer armed`);
+        for (const ms of asked) {
+          assert.ok(ms <= timeoutMs + Math.min(10, timeoutMs / 100) + 1, `timeoutMs ${timeoutMs}: timer asked for ${ms} ms`);
+          assert.ok(ms >= timeoutMs - (Date.now() - before) - 1, `timeoutMs ${timeoutMs}: timer asked for ${ms} ms (early)`);
+        }
+      }
+    });
+  } finally {
+    globalThis.setTimeout = realSet;
+  }
+});
+
 test("no timer outlives a call, whatever its outcome", async () => {
   await withServer({ users: { u: { public_metadata: { a: 1 } } } }, async (server) => {
     const c = pkg.createClerkMetadataClient({
@@ -49,5 +78,32 @@ test("a timed-out request is aborted: its connection closes, nothing waits for t
     for (let i = 0; i < 50 && sockets() > before; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     assert.ok(sockets() <= before, `sockets still open: ${process.getActiveResourcesInfo().join(", ")}`);
     await new Promise((resolve) => setTimeout(resolve, 3100)); // let the server's delay timer end
+  });
+});
+
+test("exchanges that share a deadline: the slow one times out alone, the others and their connections are untouched", async () => {
+  // Requests started together share one deadline and one AbortController (src/transport.js);
+  // aborting it for the one still pending must not touch a member that already has its answer,
+  // nor the pooled connection that member's answer came on.
+  await withServer({ users: { fast: { public_metadata: { a: 1 } }, slow: { public_metadata: { b: 2 } } } }, async (server) => {
+    const c = pkg.createClerkMetadataClient({ secretKey: LOCAL_SECRET_KEY, apiUrl: server.url, timeoutMs: 300, maxRetries: 0, rateLimit: false });
+    server.injectFault({ fault: { kind: "delay", ms: 2000 }, pathIncludes: "slow" });
+    const slow = c.getUserPublicMetadata("slow");
+    const fast = [c.getUserPublicMetadata("fast"), c.mergeUserPublicMetadata("fast", { c: 3 }), c.getUserPublicMetadataKey("fast", "a")];
+    const started = performance.now();
+    const settled = await Promise.allSettled([slow, ...fast]);
+    assert.equal(settled[0].status, "rejected");
+    assert.equal(settled[0].reason.code, "timeout");
+    assert.ok(performance.now() - started < 1500, "the slow one ends at its deadline, not the server's");
+    assert.deepEqual(settled.slice(1).map((s) => s.status), ["fulfilled", "fulfilled", "fulfilled"]);
+    assert.equal(settled[3].value, 1);
+    // Later requests (new deadlines, pooled connections) all succeed, before and after the server
+    // finally answers the aborted one.
+    for (let round = 0; round < 3; round++) {
+      const again = await Promise.all(Array.from({ length: 6 }, () => c.getUserPublicMetadata("fast")));
+      for (const metadata of again) assert.deepEqual(metadata, { a: 1, c: 3 });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1800));
+    assert.deepEqual(await c.getUserPublicMetadata("fast"), { a: 1, c: 3 });
   });
 });
