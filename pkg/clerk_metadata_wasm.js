@@ -1,5 +1,5 @@
 /* @ts-self-types="./clerk_metadata_wasm.d.ts" */
-import { exchange, Deferred } from './snippets/clerk-metadata-wasm-7aaadfb1160b41cb/src/transport.js';
+import { exchange, Deferred, objectField } from './snippets/clerk-metadata-wasm-7aaadfb1160b41cb/src/transport.js';
 
 
 /**
@@ -269,6 +269,10 @@ function __wbg_get_imports() {
         __wbg_exchange_f08fd5beeee6ebc0: function(arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8, arg9, arg10, arg11, arg12) {
             exchange(arg0, getStringFromWasm0(arg1, arg2), getStringFromWasm0(arg3, arg4), arg5, arg6 === 0 ? undefined : getStringFromWasm0(arg6, arg7), arg8, arg9, arg10, arg11 >>> 0, arg12);
         },
+        __wbg_getOwnPropertyDescriptor_91249f9236d5b666: function(arg0, arg1) {
+            const ret = Object.getOwnPropertyDescriptor(arg0, arg1);
+            return ret;
+        },
         __wbg_getPrototypeOf_8fbf04523e13de29: function() { return handleError(function (arg0) {
             const ret = Reflect.getPrototypeOf(arg0);
             return ret;
@@ -352,6 +356,10 @@ function __wbg_get_imports() {
         },
         __wbg_now_463ac581d2fc7ea3: function() {
             const ret = Date.now();
+            return ret;
+        },
+        __wbg_objectField_6708993ba72154f9: function(arg0, arg1, arg2) {
+            const ret = objectField(arg0, getStringFromWasm0(arg1, arg2));
             return ret;
         },
         __wbg_of_e7ea0fcd535c1444: function(arg0, arg1) {

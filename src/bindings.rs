@@ -28,7 +28,7 @@ use crate::core::response::{self, HttpResponse};
 use crate::core::validate;
 use crate::core::{Error, ErrorKind, MetadataKind, Operation};
 use crate::task;
-use crate::transport::{check_aborted, now, now_if, unless_aborted, Transport};
+use crate::transport::{check_aborted, now, now_if, unless_aborted, Received, Transport};
 
 #[wasm_bindgen(typescript_custom_section)]
 const OPTIONS_TS: &str = r#"
@@ -80,6 +80,30 @@ struct Flight {
     /// only for a caller that joins, so a read nobody joins costs nothing extra.
     waiters: Rc<RefCell<Vec<Function>>>,
     result: Rc<RefCell<Option<Result<UserFields, Error>>>>,
+}
+
+/// One metadata field as read: its raw JSON text (from the cache or a read shared with other
+/// callers), or the object the host's `JSON.parse` made of a read nobody shared.
+enum Field {
+    Text(String),
+    Object(JsValue),
+}
+
+/// One member of a field: its raw JSON text, or the value the host already parsed.
+enum Member<'a> {
+    Text(&'a str),
+    Value(JsValue),
+}
+
+/// `key`'s value if it is an own member of `object` (a fresh `JSON.parse` result: plain data
+/// properties, and a `__proto__` key is an own one).
+fn own_member(object: &JsValue, key: &str) -> Option<JsValue> {
+    let descriptor =
+        Object::get_own_property_descriptor(object.unchecked_ref::<Object>(), &key.into());
+    if descriptor.is_undefined() {
+        return None;
+    }
+    Reflect::get(&descriptor, &JsValue::from_str("value")).ok()
 }
 
 fn set(target: &JsValue, key: &str, value: &JsValue) {
@@ -324,8 +348,10 @@ impl WasmClient {
         self.run(Operation::Get, kind, signal, |client, kind, signal| {
             let plan = plan::get_user(&convert::string(&user_id, "userId")?)?;
             Ok(async move {
-                let metadata = client.read(&plan, kind, signal.as_ref()).await?;
-                parse_json(&metadata)
+                match client.read(&plan, kind, signal.as_ref()).await? {
+                    Field::Text(metadata) => parse_json(&metadata),
+                    Field::Object(metadata) => Ok(metadata),
+                }
             })
         })
     }
@@ -339,9 +365,18 @@ impl WasmClient {
         key: JsValue,
         signal: Option<AbortSignal>,
     ) -> Promise {
-        self.read_member(Operation::GetKey, kind, user_id, key, signal, |member| {
-            member.map_or(Ok(JsValue::UNDEFINED), parse_json)
-        })
+        self.read_member(
+            Operation::GetKey,
+            kind,
+            user_id,
+            key,
+            signal,
+            |member| match member {
+                None => Ok(JsValue::UNDEFINED),
+                Some(Member::Text(text)) => parse_json(text),
+                Some(Member::Value(value)) => Ok(value),
+            },
+        )
     }
 
     /// Whether `key` is an own member of the metadata, whatever its value.
@@ -490,7 +525,7 @@ impl WasmClient {
 }
 
 impl WasmClient {
-    /// `getKey` and `hasKey`: one member of the metadata, read raw, answered by `answer`.
+    /// `getKey` and `hasKey`: one member of the metadata, answered by `answer`.
     fn read_member(
         &self,
         operation: Operation,
@@ -498,7 +533,7 @@ impl WasmClient {
         user_id: JsValue,
         key: JsValue,
         signal: Option<AbortSignal>,
-        answer: fn(Option<&str>) -> Result<JsValue, Error>,
+        answer: fn(Option<Member>) -> Result<JsValue, Error>,
     ) -> Promise {
         self.run(operation, kind, signal, |client, kind, signal| {
             let user_id = convert::string(&user_id, "userId")?;
@@ -506,8 +541,10 @@ impl WasmClient {
             validate::key(&key, "key")?;
             let plan = plan::get_user(&user_id)?;
             Ok(async move {
-                let metadata = client.read(&plan, kind, signal.as_ref()).await?;
-                answer(response::member(&metadata, &key)?)
+                match client.read(&plan, kind, signal.as_ref()).await? {
+                    Field::Text(text) => answer(response::member(&text, &key)?.map(Member::Text)),
+                    Field::Object(object) => answer(own_member(&object, &key).map(Member::Value)),
+                }
             })
         })
     }
@@ -586,7 +623,10 @@ impl Client {
         plan: &RequestPlan,
         signal: Option<&AbortSignal>,
     ) -> Result<HttpResponse, Error> {
-        self.transport.execute(self.config()?, plan, signal).await
+        self.transport
+            .execute(self.config()?, plan, signal)
+            .await?
+            .into_response()
     }
 
     /// Sends a write and checks Clerk answered with a user, so a proxy's HTML 200 is not
@@ -622,13 +662,14 @@ impl Client {
     }
 
     /// One field of a user: from the cache when fresh, else from a read that concurrent
-    /// callers share, unless a write to that user started after it did.
+    /// callers share, unless a write to that user started after it did. A read nobody shares
+    /// answers with the host's parse of the body.
     async fn read(
         &self,
         plan: &RequestPlan,
         kind: MetadataKind,
         signal: Option<&AbortSignal>,
-    ) -> Result<String, Error> {
+    ) -> Result<Field, Error> {
         let user_id = &plan.user_id;
         let cached = {
             let cache = self.cache.borrow();
@@ -639,7 +680,7 @@ impl Client {
                 .map(str::to_owned)
         };
         if let Some(metadata) = cached {
-            return Ok(metadata);
+            return Ok(Field::Text(metadata));
         }
         let shared = self.flights.borrow().get(user_id).cloned();
         if let Some(flight) = shared.filter(|f| self.cache.borrow().may_share(user_id, f.stamp)) {
@@ -653,7 +694,7 @@ impl Client {
             match &*flight.result.borrow() {
                 // Another caller's abort is not this caller's: read on its own.
                 Some(Err(error)) if error.kind == ErrorKind::Aborted => {}
-                Some(result) => return field_of(result, kind),
+                Some(result) => return field_of(result, kind).map(Field::Text),
                 None => {}
             }
         }
@@ -666,7 +707,7 @@ impl Client {
         plan: &RequestPlan,
         kind: MetadataKind,
         signal: Option<&AbortSignal>,
-    ) -> Result<String, Error> {
+    ) -> Result<Field, Error> {
         let stamp = self.cache.borrow_mut().begin_read();
         let flight = Flight {
             stamp,
@@ -676,10 +717,29 @@ impl Client {
         self.flights
             .borrow_mut()
             .insert(plan.user_id.clone(), flight.clone());
-        let outcome = match self.send(plan, signal).await {
-            Ok(response) => response::user_fields(&response, kind),
+        let received = match self.config() {
+            Ok(config) => self.transport.execute(config, plan, signal).await,
             Err(error) => Err(error),
         };
+        // Nobody to share the answer with (no cache, no caller joined): the caller takes the
+        // host's parse of the body, which never enters wasm. Checked and used with no await in
+        // between, so nobody can join meanwhile.
+        let direct = match &received {
+            Ok(received)
+                if !self.cache.borrow().is_enabled() && flight.waiters.borrow().is_empty() =>
+            {
+                received.object_field(kind)
+            }
+            _ => None,
+        };
+        if let Some(object) = direct {
+            self.cache.borrow_mut().finish(stamp);
+            self.end_flight(&plan.user_id, &flight);
+            return Ok(Field::Object(object));
+        }
+        let outcome = received
+            .and_then(Received::into_response)
+            .and_then(|response| response::user_fields(&response, kind));
         {
             let mut cache = self.cache.borrow_mut();
             match &outcome {
@@ -690,22 +750,28 @@ impl Client {
             }
             cache.finish(stamp);
         }
-        let result = field_of(&outcome, kind);
+        let result = field_of(&outcome, kind).map(Field::Text);
         *flight.result.borrow_mut() = Some(outcome);
+        self.end_flight(&plan.user_id, &flight);
+        result
+    }
+
+    /// Takes a finished read out of the flights (unless a newer one replaced it) and wakes the
+    /// callers that joined it.
+    fn end_flight(&self, user_id: &str, flight: &Flight) {
         {
             let mut flights = self.flights.borrow_mut();
             if flights
-                .get(&plan.user_id)
-                .is_some_and(|f| f.stamp == stamp && Rc::ptr_eq(&f.result, &flight.result))
+                .get(user_id)
+                .is_some_and(|f| f.stamp == flight.stamp && Rc::ptr_eq(&f.result, &flight.result))
             {
-                flights.remove(&plan.user_id);
+                flights.remove(user_id);
             }
         }
         let waiters: Vec<Function> = flight.waiters.borrow_mut().drain(..).collect();
         for settle in waiters {
             let _ = settle.call0(&JsValue::UNDEFINED);
         }
-        result
     }
 
     /// Everything about an exact set that can be refused before any request, read or write.

@@ -112,10 +112,14 @@ pub fn string_array(value: &JsValue, what: &str) -> Result<Vec<String>, Error> {
 /// silently, merging distinct keys). `None` when the value is not a string.
 fn text(value: &JsValue) -> Option<Result<String, ()>> {
     let string = value.dyn_ref::<JsString>()?;
-    if !string.is_valid_utf16() {
+    let text = string.as_string()?;
+    // Passing a string into wasm turns each lone surrogate into U+FFFD (UTF-8 EF BF BD), so only
+    // a string that now holds a 0xEF byte needs the exact check (a call into the host per
+    // character). A byte scan: `str::contains` with a char pattern links 9 KB of searcher.
+    if text.bytes().any(|byte| byte == 0xEF) && !string.is_valid_utf16() {
         return Some(Err(()));
     }
-    string.as_string().map(Ok)
+    Some(Ok(text))
 }
 
 fn array_length(value: &JsValue) -> Option<u32> {

@@ -139,6 +139,22 @@ function startDeadline(entry, timeoutMs, now) {
   };
 }
 
+/**
+ * The object under `field` of a JSON body, parsed here by the host: `undefined` unless the body is
+ * a JSON object whose own `field` is a plain object (src/transport.rs explains when it is used).
+ */
+export function objectField(body, field) {
+  let user;
+  try {
+    user = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (user === null || typeof user !== "object" || Array.isArray(user) || !Object.prototype.hasOwnProperty.call(user, field)) return undefined;
+  const value = user[field];
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? value : undefined;
+}
+
 /** A promise with its settle functions, for the executor in src/task.rs. */
 export class Deferred {
   constructor() {

@@ -23,6 +23,7 @@ use crate::core::limiter::{Acquire, RateLimiter, Ticket};
 use crate::core::plan::RequestPlan;
 use crate::core::response::{self, HttpResponse, MAX_RESPONSE_BYTES};
 use crate::core::retry::{Decision, RetryPolicy};
+use crate::core::MetadataKind;
 
 #[wasm_bindgen(module = "/src/transport.js")]
 extern "C" {
@@ -42,6 +43,11 @@ extern "C" {
         id: u32,
         settled: &Function,
     );
+
+    /// The object under `field` of a JSON body, parsed by the host: `undefined` unless the body
+    /// is a JSON object whose own `field` is a plain object.
+    #[wasm_bindgen(js_name = objectField)]
+    fn object_field(body: &JsValue, field: &str) -> JsValue;
 
     /// What an exchange resolves with.
     type Answer;
@@ -92,6 +98,42 @@ pub struct Transport {
     /// Exchanges in flight, and the one callback that settles them all.
     exchanges: Rc<RefCell<Exchanges>>,
     settled: Closure<dyn FnMut(u32, JsValue, bool)>,
+}
+
+/// A response as received: status and headers in Rust, the body still in the host until it is
+/// needed. A read that nobody else shares takes its metadata straight from the host's
+/// `JSON.parse` of the body ([`Received::object_field`]), so the body is neither copied into wasm
+/// nor parsed twice; everything else reads the body into Rust ([`Received::into_response`]).
+pub struct Received {
+    /// The response without its body.
+    pub head: HttpResponse,
+    body: JsValue,
+}
+
+impl Received {
+    /// The whole response, the body copied into wasm.
+    pub fn into_response(self) -> Result<HttpResponse, Error> {
+        let body = self.body.as_string().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Network,
+                "the response body could not be read as text",
+            )
+        })?;
+        if body.len() > MAX_RESPONSE_BYTES {
+            return Err(too_large(self.head.status, body.len()));
+        }
+        Ok(HttpResponse { body, ..self.head })
+    }
+
+    /// The `kind` object of a successful JSON user body, parsed by the host; `None` when the
+    /// answer is anything else, which [`Received::into_response`] and the core then explain.
+    pub fn object_field(&self, kind: MetadataKind) -> Option<JsValue> {
+        if !(self.head.is_success() && self.head.is_json()) {
+            return None;
+        }
+        let object = object_field(&self.body, kind.field());
+        (!object.is_undefined()).then_some(object)
+    }
 }
 
 /// Outcomes of exchanges in flight, by id. One long-lived callback fills them in, where a
@@ -240,7 +282,7 @@ impl Transport {
         config: &Config,
         plan: &RequestPlan,
         signal: Option<&AbortSignal>,
-    ) -> Result<HttpResponse, Error> {
+    ) -> Result<Received, Error> {
         let started = now();
         let mut attempts = 0u32;
         loop {
@@ -249,11 +291,14 @@ impl Transport {
             let outcome = self.send_once(config, plan, signal).await;
             self.release(ticket);
             let mut error = match outcome {
-                Ok(mut response) if response.is_success() => {
-                    response.attempts = attempts;
-                    return Ok(response);
+                Ok(mut received) if received.head.is_success() => {
+                    received.head.attempts = attempts;
+                    return Ok(received);
                 }
-                Ok(response) => response::api_error(&response),
+                Ok(received) => match received.into_response() {
+                    Ok(response) => response::api_error(&response),
+                    Err(error) => error,
+                },
                 Err(error) => error,
             };
             error.attempts = attempts;
@@ -369,7 +414,7 @@ impl Transport {
         config: &Config,
         plan: &RequestPlan,
         signal: Option<&AbortSignal>,
-    ) -> Result<HttpResponse, Error> {
+    ) -> Result<Received, Error> {
         let headers = self.headers(config, plan.body.is_some());
         let id = {
             let mut exchanges = self.exchanges.borrow_mut();
@@ -398,23 +443,17 @@ impl Transport {
             .await
             .map_err(|failure| self.failure(failure.unchecked_into()))?;
         let answer: Answer = answer.unchecked_into();
-        let result = HttpResponse {
-            status: answer.status(),
-            content_type: answer.content_type(),
-            retry_after: answer.retry_after(),
-            cf_ray: answer.cf_ray(),
-            body: answer.body().as_string().ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Network,
-                    "the response body could not be read as text",
-                )
-            })?,
-            attempts: 0,
-        };
-        if result.body.len() > MAX_RESPONSE_BYTES {
-            return Err(too_large(result.status, result.body.len()));
-        }
-        Ok(result)
+        Ok(Received {
+            head: HttpResponse {
+                status: answer.status(),
+                content_type: answer.content_type(),
+                retry_after: answer.retry_after(),
+                cf_ray: answer.cf_ray(),
+                body: String::new(),
+                attempts: 0,
+            },
+            body: answer.body(),
+        })
     }
 
     /// Names why an exchange failed: the caller's abort, our timeout, or the network.

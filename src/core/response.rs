@@ -28,7 +28,7 @@ impl HttpResponse {
         (200..300).contains(&self.status)
     }
 
-    fn is_json(&self) -> bool {
+    pub fn is_json(&self) -> bool {
         self.content_type.as_deref().is_some_and(|ct| {
             let media = ct.split(';').next().unwrap_or("").trim();
             media.eq_ignore_ascii_case("application/json") || media.ends_with("+json")

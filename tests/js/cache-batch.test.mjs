@@ -183,3 +183,67 @@ describe("single flight and the read cache", () => {
     assert.throws(() => pkg.createClerkMetadataClient({ cache: "yes" }), /options\.cache/);
   });
 });
+
+describe("one answer, however a read is served", () => {
+  // A read nobody shares takes the host's JSON.parse of the whole body; a read other callers
+  // joined, and a cached one, hand the field's raw text to JSON.parse. All must agree exactly,
+  // on a body crafted byte for byte (numbers JSON cannot round-trip, escapes, a duplicate key).
+  const metadata =
+    '{"__proto__":{"polluted":true},"constructor":{"prototype":1},"n":[1e400,-0,0.1,12345678901234567890],' +
+    '"s":"\\u00e9\\ud83d\\ude00\\u2028\\"","deep":{"a":{"b":{"c":[null,true,false,{}]}}},"toString":"x"}';
+  const body =
+    '{"id":"u","object":"user","public_metadata":{"stale":true},"private_metadata":{"p":1},' +
+    `"unsafe_metadata":{"q":[2]},"public_metadata":${metadata}}`;
+  const expected = JSON.parse(metadata);
+  const fetches = [];
+  const fetch = async (url) => {
+    fetches.push(url);
+    return new Response(body, { status: 200, headers: { "content-type": "application/json" } });
+  };
+  const make = (extra = {}) =>
+    pkg.createClerkMetadataClient({ secretKey: LOCAL_SECRET_KEY, apiUrl: "http://127.0.0.1:9", rateLimit: false, fetch, ...extra });
+  const shape = (value) => [JSON.stringify(value), Object.getOwnPropertyNames(value), Object.getPrototypeOf(value) === Object.prototype];
+
+  test("direct, shared and cached reads give the same values, keys and prototypes", async () => {
+    const direct = make();
+    const cached = make({ cache: { ttlMs: 60_000 } });
+    const alone = await direct.getUserPublicMetadata("u");
+    fetches.length = 0;
+    const [joined] = await Promise.all([direct.getUserPublicMetadata("u"), direct.getUserPublicMetadata("u")]);
+    assert.equal(fetches.length, 1, "the second call joined the first");
+    await cached.getUserPublicMetadata("u");
+    fetches.length = 0;
+    const fromCache = await cached.getUserPublicMetadata("u");
+    assert.equal(fetches.length, 0, "served from the cache");
+    assert.deepEqual(shape(alone), shape(expected));
+    for (const other of [joined, fromCache]) assert.deepEqual(shape(other), shape(alone));
+    for (const value of [alone, joined, fromCache]) {
+      assert.deepEqual(value, expected);
+      assert.deepEqual(Object.getOwnPropertyDescriptor(value, "__proto__").value, { polluted: true });
+      assert.equal(value.n[0], Infinity);
+      assert.ok(Object.is(value.n[1], -0));
+      assert.equal(value.s, "\u00e9\u{1F600}\u2028\"");
+    }
+    for (const c of [direct, cached]) {
+      for (const key of ["__proto__", "toString", "n", "deep", "constructor"]) {
+        assert.deepEqual(await c.getUserPublicMetadataKey("u", key), Object.getOwnPropertyDescriptor(expected, key).value, key);
+        assert.equal(await c.hasUserPublicMetadataKey("u", key), true, key);
+      }
+      for (const key of ["valueOf", "hasOwnProperty", "stale", "missing"]) {
+        assert.equal(await c.getUserPublicMetadataKey("u", key), undefined, key);
+        assert.equal(await c.hasUserPublicMetadataKey("u", key), false, key);
+      }
+      assert.deepEqual(await c.private.get("u"), { p: 1 });
+      assert.deepEqual(await c.unsafe.getKey("u", "q"), [2]);
+    }
+  });
+
+  test("each caller gets its own object: mutating one answer changes no other", async () => {
+    const c = make();
+    const [a, b] = await Promise.all([c.getUserPublicMetadata("u"), c.getUserPublicMetadata("u")]);
+    a.deep.a.b.c.push("mutated");
+    assert.equal(b.deep.a.b.c.length, 4);
+    const again = await c.getUserPublicMetadata("u");
+    assert.equal(again.deep.a.b.c.length, 4);
+  });
+});
