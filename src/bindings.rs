@@ -623,10 +623,16 @@ impl Client {
         plan: &RequestPlan,
         signal: Option<&AbortSignal>,
     ) -> Result<HttpResponse, Error> {
-        self.transport
-            .execute(self.config()?, plan, signal)
-            .await?
-            .into_response()
+        self.receive(plan, signal).await?.into_response()
+    }
+
+    /// Sends the plan; a success's body stays in the host until it is asked for.
+    async fn receive(
+        &self,
+        plan: &RequestPlan,
+        signal: Option<&AbortSignal>,
+    ) -> Result<Received, Error> {
+        self.transport.execute(self.config()?, plan, signal).await
     }
 
     /// Sends a write and checks Clerk answered with a user, so a proxy's HTML 200 is not
@@ -640,16 +646,29 @@ impl Client {
         signal: Option<&AbortSignal>,
     ) -> Result<JsValue, Error> {
         let stamp = self.cache.borrow_mut().begin_write(&plan.user_id);
-        let outcome = match self.send(plan, signal).await {
-            Ok(response) => response::user_fields(&response, kind),
+        let outcome = match self.receive(plan, signal).await {
+            // With the cache off nothing keeps the user, so checking that Clerk answered with
+            // one is all there is to do, and the host's parse does that without the body
+            // entering wasm. Anything else is explained by the core.
+            Ok(received)
+                if !self.cache.borrow().is_enabled() && received.object_field(kind).is_some() =>
+            {
+                Ok(None)
+            }
+            Ok(received) => received
+                .into_response()
+                .and_then(|response| response::user_fields(&response, kind))
+                .map(Some),
             Err(error) => Err(error),
         };
         let mut cache = self.cache.borrow_mut();
         let done = cache.write_completed(&plan.user_id);
         let result = match outcome {
             Ok(fields) => {
-                let at = now_if(cache.is_enabled());
-                cache.store(&plan.user_id, done, fields, at);
+                if let Some(fields) = fields {
+                    let at = now_if(cache.is_enabled());
+                    cache.store(&plan.user_id, done, fields, at);
+                }
                 Ok(JsValue::UNDEFINED)
             }
             Err(error) => {
@@ -717,10 +736,7 @@ impl Client {
         self.flights
             .borrow_mut()
             .insert(plan.user_id.clone(), flight.clone());
-        let received = match self.config() {
-            Ok(config) => self.transport.execute(config, plan, signal).await,
-            Err(error) => Err(error),
-        };
+        let received = self.receive(plan, signal).await;
         // Nobody to share the answer with (no cache, no caller joined): the caller takes the
         // host's parse of the body, which never enters wasm. Checked and used with no await in
         // between, so nobody can join meanwhile.
