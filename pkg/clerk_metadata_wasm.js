@@ -1,4 +1,5 @@
 /* @ts-self-types="./clerk_metadata_wasm.d.ts" */
+import { jsonText } from './snippets/clerk-metadata-wasm-7aaadfb1160b41cb/src/convert.js';
 import { exchange, Deferred, objectField } from './snippets/clerk-metadata-wasm-7aaadfb1160b41cb/src/transport.js';
 
 
@@ -165,10 +166,6 @@ function __wbg_get_imports() {
             const ret = typeof(v) === 'boolean' ? v : undefined;
             return isLikeNone(ret) ? 0xFFFFFF : ret ? 1 : 0;
         },
-        __wbg___wbindgen_is_bigint_5fa10641e039d3ef: function(arg0) {
-            const ret = typeof(arg0) === 'bigint';
-            return ret;
-        },
         __wbg___wbindgen_is_function_741ff2bb612836f5: function(arg0) {
             const ret = typeof(arg0) === 'function';
             return ret;
@@ -184,10 +181,6 @@ function __wbg_get_imports() {
         },
         __wbg___wbindgen_is_string_fc456fee5d3317de: function(arg0) {
             const ret = typeof(arg0) === 'string';
-            return ret;
-        },
-        __wbg___wbindgen_is_symbol_f846131a047725ea: function(arg0) {
-            const ret = typeof(arg0) === 'symbol';
             return ret;
         },
         __wbg___wbindgen_is_undefined_be5b34249ff1fc15: function(arg0) {
@@ -273,10 +266,6 @@ function __wbg_get_imports() {
             const ret = Object.getOwnPropertyDescriptor(arg0, arg1);
             return ret;
         },
-        __wbg_getPrototypeOf_8fbf04523e13de29: function() { return handleError(function (arg0) {
-            const ret = Reflect.getPrototypeOf(arg0);
-            return ret;
-        }, arguments); },
         __wbg_get_2080c49015e35254: function() { return handleError(function (arg0, arg1) {
             const ret = Reflect.get(arg0, arg1);
             return ret;
@@ -285,20 +274,16 @@ function __wbg_get_imports() {
             const ret = Reflect.get(arg0, arg1 >>> 0);
             return ret;
         }, arguments); },
-        __wbg_get_unchecked_e6325ad374eff861: function(arg0, arg1) {
-            const ret = arg0[arg1 >>> 0];
-            return ret;
-        },
         __wbg_isArray_12edcb534ca2c5cd: function() { return handleError(function (arg0) {
             const ret = Array.isArray(arg0);
             return ret;
         }, arguments); },
-        __wbg_is_2248ff2b575d60c7: function(arg0, arg1) {
-            const ret = Object.is(arg0, arg1);
+        __wbg_isArray_bcf1376d0d732d08: function(arg0) {
+            const ret = Array.isArray(arg0);
             return ret;
         },
-        __wbg_keys_1a9adb182680b434: function() { return handleError(function (arg0) {
-            const ret = Object.keys(arg0);
+        __wbg_jsonText_7b4b347a87bccbd2: function() { return handleError(function (arg0, arg1, arg2) {
+            const ret = jsonText(arg0, arg1, arg2 !== 0);
             return ret;
         }, arguments); },
         __wbg_kind_af3ea3f622affd12: function(arg0, arg1) {
@@ -308,16 +293,8 @@ function __wbg_get_imports() {
             getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
             getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
         },
-        __wbg_length_b03a0fabb109b1e9: function(arg0) {
-            const ret = arg0.length;
-            return ret;
-        },
         __wbg_length_e83e819f48c774e4: function(arg0) {
             const ret = arg0.length;
-            return ret;
-        },
-        __wbg_new_0_36d738a0c8cfac43: function() {
-            const ret = new Date();
             return ret;
         },
         __wbg_new_37eb45aaf5eeb820: function() {
@@ -370,6 +347,10 @@ function __wbg_get_imports() {
             const ret = JSON.parse(getStringFromWasm0(arg0, arg1));
             return ret;
         }, arguments); },
+        __wbg_path_d7c6e5791afceb02: function(arg0) {
+            const ret = arg0.path;
+            return ret;
+        },
         __wbg_promise_cad35e3292a3ff1d: function(arg0) {
             const ret = arg0.promise;
             return ret;
@@ -425,6 +406,13 @@ function __wbg_get_imports() {
             const ret = Reflect.set(arg0, arg1, arg2);
             return ret;
         }, arguments); },
+        __wbg_slice_984d22ab53865879: function(arg0, arg1) {
+            const ret = arg1.slice();
+            const ptr1 = passArrayJsValueToWasm0(ret, wasm.__wbindgen_malloc);
+            const len1 = WASM_VECTOR_LEN;
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
+        },
         __wbg_static_accessor_GLOBAL_THIS_003ee833af9699fc: function() {
             const ret = typeof globalThis === 'undefined' ? undefined : globalThis;
             return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
@@ -457,12 +445,19 @@ function __wbg_get_imports() {
             const ret = arg0.then(arg1);
             return ret;
         },
-        __wbg_toString_6b1cac73c93ef5d1: function() { return handleError(function (arg0, arg1) {
-            const ret = arg0.toString(arg1);
+        __wbg_value_669637b188f2d6ba: function(arg0) {
+            const ret = arg0.value;
             return ret;
-        }, arguments); },
+        },
+        __wbg_why_7d2a77ebdb12b506: function(arg0, arg1) {
+            const ret = arg1.why;
+            var ptr1 = isLikeNone(ret) ? 0 : passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            var len1 = WASM_VECTOR_LEN;
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
+        },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 71, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 70, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h60702a48838d1764);
             return ret;
         },
@@ -585,6 +580,16 @@ function makeMutClosure(arg0, arg1, f) {
     };
     CLOSURE_DTORS.register(real, state, state);
     return real;
+}
+
+function passArrayJsValueToWasm0(array, malloc) {
+    const ptr = malloc(array.length * 4, 4) >>> 0;
+    for (let i = 0; i < array.length; i++) {
+        const add = addToExternrefTable0(array[i]);
+        getDataViewMemory0().setUint32(ptr + 4 * i, add, true);
+    }
+    WASM_VECTOR_LEN = array.length;
+    return ptr;
 }
 
 function passStringToWasm0(arg, malloc, realloc) {

@@ -7,7 +7,8 @@
 //! - `transport` (wasm only): sends a [`core::plan::RequestPlan`] through the host's `fetch`, with
 //!   timeouts, retries and the client-side rate limiter. Its host half, `transport.js`, makes one
 //!   HTTP exchange per call into the host (see that file for why it is JavaScript).
-//! - `convert` (wasm only): JS values to JSON and back, refusing what JSON cannot hold.
+//! - `convert` (wasm only): JS values to JSON and back, refusing what JSON cannot hold. Its host
+//!   half, `convert.js`, walks the value in one call into the host.
 //! - `bindings` (wasm only): the exported `WasmClient`, a few lines per operation.
 //! - `task` (wasm only): runs each operation's future as a JS promise.
 

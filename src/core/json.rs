@@ -353,6 +353,17 @@ pub fn parse(text: &str) -> Result<Value, ParseError> {
     Ok(value)
 }
 
+/// Parses JSON text whose objects are known to have distinct keys (text written from a JS value,
+/// whose own keys are distinct): members are appended without the duplicate scan, so no member
+/// cap is needed. On text with duplicate keys it keeps them all; use [`parse`] for other text.
+pub fn parse_distinct(text: &str) -> Result<Value, ParseError> {
+    let mut parser = Parser::new(text);
+    parser.distinct = true;
+    let value = parser.value(true)?;
+    parser.end()?;
+    Ok(value)
+}
+
 /// The members of text that is exactly one JSON object: each key unescaped and the exact
 /// raw text of its value, validated but not built, in document order (duplicates kept; the
 /// last one is the one JSON.parse would keep).
@@ -376,6 +387,8 @@ struct Parser<'a> {
     depth: usize,
     /// Object members this parse may still build (see [`MAX_MEMBERS`]).
     members_left: usize,
+    /// Keys are known distinct ([`parse_distinct`]): append, uncapped.
+    distinct: bool,
 }
 
 type Members<'a> = Vec<(Cow<'a, str>, &'a str)>;
@@ -387,6 +400,7 @@ impl<'a> Parser<'a> {
             pos: 0,
             depth: 0,
             members_left: MAX_MEMBERS,
+            distinct: false,
         }
     }
 
@@ -531,6 +545,8 @@ impl<'a> Parser<'a> {
                 let value = self.value(build)?;
                 if let Some(raw) = raw.as_deref_mut() {
                     raw.push((key, self.slice(start)));
+                } else if build && self.distinct {
+                    entries.entries.push((key.into_owned(), value));
                 } else if build {
                     // Inserting is a linear scan (a duplicate keeps its first place and takes the
                     // last value, as in JSON.parse), so what one parse builds is capped in all,
@@ -1082,5 +1098,36 @@ mod tests {
         ]);
         assert_eq!(value.to_string(), r#"[null,true,1E2,"\u0001",{"k\"":[]}]"#);
         assert_eq!(format!("{value}"), value.to_json());
+    }
+
+    #[test]
+    fn parse_distinct_reads_what_parse_reads_without_the_member_cap() {
+        for text in [
+            r#"{"a":1,"b":[true,null,{"c":"\u00e9"}],"__proto__":{"d":-0.5e3}}"#,
+            r#"[{"x":{}},[],"s",1,false]"#,
+            "  {}  ",
+        ] {
+            assert_eq!(parse_distinct(text), parse(text), "{text}");
+        }
+        // Keys keep their order, and nothing is deduplicated or capped.
+        let many: Vec<String> = (0..MAX_MEMBERS + 10)
+            .map(|i| format!("\"k{i}\":{i}"))
+            .collect();
+        let text = format!("{{{}}}", many.join(","));
+        assert!(parse(&text).is_err());
+        let Ok(Value::Object(object)) = parse_distinct(&text) else {
+            panic!("parse_distinct refused {} members", MAX_MEMBERS + 10)
+        };
+        assert_eq!(object.len(), MAX_MEMBERS + 10);
+        assert_eq!(object.keys().next().map(String::as_str), Some("k0"));
+        // Still strict, still bounded in depth.
+        for bad in [
+            "{\"a\":}",
+            "[1,]",
+            "{\"a\":1} x",
+            &"[".repeat(MAX_DEPTH + 1),
+        ] {
+            assert!(parse_distinct(bad).is_err(), "{bad}");
+        }
     }
 }
