@@ -83,7 +83,7 @@ export interface InitOutput {
     readonly wasmclient_replace: (a: number, b: number, c: number, d: any, e: any, f: number) => any;
     readonly wasmclient_setKey: (a: number, b: number, c: number, d: any, e: any, f: any, g: number) => any;
     readonly wasmclient_setKeys: (a: number, b: number, c: number, d: any, e: any, f: number) => any;
-    readonly wasm_bindgen__convert__closures_____invoke__h35cfbefc003a9ffd: (a: number, b: number, c: number, d: any, e: number) => void;
+    readonly wasm_bindgen__convert__closures_____invoke__hfeb064e997e0f613: (a: number, b: number, c: number, d: any, e: number) => void;
     readonly wasm_bindgen__convert__closures_____invoke__h60702a48838d1764: (a: number, b: number, c: any) => [number, number];
     readonly wasm_bindgen__convert__closures_____invoke__hb98d63cc49481475: (a: number, b: number, c: any, d: any) => void;
     readonly __wbindgen_malloc: (a: number, b: number) => number;

@@ -12,7 +12,7 @@ export const wasmclient_removeKeys: (a: number, b: number, c: number, d: any, e:
 export const wasmclient_replace: (a: number, b: number, c: number, d: any, e: any, f: number) => any;
 export const wasmclient_setKey: (a: number, b: number, c: number, d: any, e: any, f: any, g: number) => any;
 export const wasmclient_setKeys: (a: number, b: number, c: number, d: any, e: any, f: number) => any;
-export const wasm_bindgen__convert__closures_____invoke__h35cfbefc003a9ffd: (a: number, b: number, c: number, d: any, e: number) => void;
+export const wasm_bindgen__convert__closures_____invoke__hfeb064e997e0f613: (a: number, b: number, c: number, d: any, e: number) => void;
 export const wasm_bindgen__convert__closures_____invoke__h60702a48838d1764: (a: number, b: number, c: any) => [number, number];
 export const wasm_bindgen__convert__closures_____invoke__hb98d63cc49481475: (a: number, b: number, c: any, d: any) => void;
 export const __wbindgen_malloc: (a: number, b: number) => number;

@@ -14,7 +14,6 @@
 const MAX_DEPTH = 64;
 const objectPrototype = Object.prototype;
 const datePrototype = Date.prototype;
-const toISOString = Date.prototype.toISOString;
 const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const wellFormed =
   typeof String.prototype.isWellFormed === "function"
@@ -50,7 +49,12 @@ export function jsonText(value, maxBytes, objectOnly) {
     const prototype = Object.getPrototypeOf(object);
     if (prototype === null || prototype === objectPrototype) return true;
     // Another realm's Object.prototype (a vm context, an iframe) has no prototype itself.
-    return Object.getPrototypeOf(prototype) === null && typeof prototype.hasOwnProperty === "function";
+    if (Object.getPrototypeOf(prototype) !== null) return false;
+    try {
+      return typeof prototype.hasOwnProperty === "function";
+    } catch {
+      return false;
+    }
   };
 
   // `undefined` for `undefined` (the caller drops or refuses it).
@@ -84,7 +88,7 @@ export function jsonText(value, maxBytes, objectOnly) {
     if (!isArray && Object.getPrototypeOf(item) === datePrototype) {
       let iso;
       try {
-        iso = toISOString.call(item);
+        iso = datePrototype.toISOString.call(item);
       } catch {
         return refuse("invalid_date");
       }

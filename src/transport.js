@@ -58,7 +58,8 @@ function arm(at) {
   if (at >= timerAt) return;
   if (timer !== undefined) clearTimeout(timer);
   timerAt = at;
-  timer = setTimeout(requestTimeouts, Math.max(0, at - Date.now()));
+  // Past 2^31 - 1 ms a host fires at once (Node warns): wake then, and re-arm for the rest.
+  timer = setTimeout(requestTimeouts, Math.min(2147483647, Math.max(0, at - Date.now())));
   held = true;
 }
 
@@ -91,10 +92,18 @@ function requestTimeouts() {
   if (next !== Infinity) arm(next);
 }
 
+/** Past this many timeouts in `open`, closed generations with nothing pending are dropped. */
+const MAX_OPEN = 16;
+
 /** The generation an exchange starting `now` with `timeoutMs` joins. */
 function join(timeoutMs, now) {
   let generation = open.get(timeoutMs);
   if (generation === undefined || now >= generation.closesAt || generation.members >= MAX_MEMBERS) {
+    // One entry per timeout value stays for the next exchange to join; clients whose timeout
+    // varies call after call would otherwise leave one behind for every value.
+    if (open.size >= MAX_OPEN) {
+      for (const [key, old] of open) if (now >= old.closesAt && old.pending.size === 0) open.delete(key);
+    }
     const window = Math.min(MAX_WINDOW_MS, timeoutMs / 100);
     generation = { closesAt: now + window, deadline: now + window + timeoutMs, members: 0, pending: new Set(), controller: undefined };
     open.set(timeoutMs, generation);
@@ -139,11 +148,30 @@ function startDeadline(entry, timeoutMs, now) {
   };
 }
 
+/** Nesting the core's parser accepts (core::json::MAX_DEPTH). */
+const MAX_DEPTH = 128;
+/** A `\u` escape of a surrogate: the core refuses a lone one, JSON.parse does not. */
+const surrogateEscape = /\\u[dD][89a-fA-F]/;
+
+/** Whether a parsed value nests more than MAX_DEPTH arrays and objects. */
+function tooDeep(value, depth) {
+  if (depth > MAX_DEPTH) return true;
+  for (const key in value) {
+    const member = value[key];
+    if (member !== null && typeof member === "object" && tooDeep(member, depth + 1)) return true;
+  }
+  return false;
+}
+
 /**
  * The object under `field` of a JSON body, parsed here by the host: `undefined` unless the body is
  * a JSON object whose own `field` is a plain object (src/transport.rs explains when it is used).
+ * It answers only for a body the core's parser would accept too; anything it might refuse (a
+ * surrogate escape, deeper nesting than it reads) is left to the core, so a read gets the same
+ * answer whichever way it is served.
  */
 export function objectField(body, field) {
+  if (surrogateEscape.test(body)) return undefined;
   let user;
   try {
     user = JSON.parse(body);
@@ -152,7 +180,8 @@ export function objectField(body, field) {
   }
   if (user === null || typeof user !== "object" || Array.isArray(user) || !Object.prototype.hasOwnProperty.call(user, field)) return undefined;
   const value = user[field];
-  return value !== null && typeof value === "object" && !Array.isArray(value) ? value : undefined;
+  if (value === null || typeof value !== "object" || Array.isArray(value) || tooDeep(user, 1)) return undefined;
+  return value;
 }
 
 /** A promise with its settle functions, for the executor in src/task.rs. */
@@ -164,6 +193,8 @@ export class Deferred {
     });
   }
 }
+
+const encoder = new TextEncoder();
 
 /** A header's value as a string or null, whatever an injected fetch's headers return. */
 function headerOf(headers, name) {
@@ -279,6 +310,12 @@ export function exchange(fetchFn, url, method, headers, body, timeoutMs, signal,
           // More characters than bytes allowed is too large already: refused before it is
           // copied into wasm memory, which never shrinks. (The exact byte count is checked there.)
           if (text.length > maxBytes) return finish(reject, { kind: "too_large", status, bytes: text.length });
+          // The limit is in UTF-8 bytes, up to three per character: counted exactly only when
+          // the characters alone cannot settle it.
+          if (text.length * 3 > maxBytes) {
+            const bytes = encoder.encode(text).length;
+            if (bytes > maxBytes) return finish(reject, { kind: "too_large", status, bytes });
+          }
           answer.body = text;
           finish(resolve, answer);
         }, failed);

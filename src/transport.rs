@@ -97,7 +97,9 @@ pub struct Transport {
     headers: RefCell<Option<[Object; 2]>>,
     /// Exchanges in flight, and the one callback that settles them all.
     exchanges: Rc<RefCell<Exchanges>>,
-    settled: Closure<dyn FnMut(u32, JsValue, bool)>,
+    /// `Fn`, not `FnMut`: it runs again inside itself when the poll it wakes retries at once
+    /// and the next fetch fails synchronously (wasm-bindgen refuses to re-enter an `FnMut`).
+    settled: Closure<dyn Fn(u32, JsValue, bool)>,
 }
 
 /// A response as received: status and headers in Rust, the body still in the host until it is
@@ -113,14 +115,18 @@ pub struct Received {
 impl Received {
     /// The whole response, the body copied into wasm.
     pub fn into_response(self) -> Result<HttpResponse, Error> {
-        let body = self.body.as_string().ok_or_else(|| {
-            Error::new(
+        let failed = |mut error: Error| {
+            error.attempts = self.head.attempts;
+            Err(error)
+        };
+        let Some(body) = self.body.as_string() else {
+            return failed(Error::new(
                 ErrorKind::Network,
                 "the response body could not be read as text",
-            )
-        })?;
+            ));
+        };
         if body.len() > MAX_RESPONSE_BYTES {
-            return Err(too_large(self.head.status, body.len()));
+            return failed(too_large(self.head.status, body.len()));
         }
         Ok(HttpResponse { body, ..self.head })
     }

@@ -190,7 +190,7 @@ describe("one answer, however a read is served", () => {
   // on a body crafted byte for byte (numbers JSON cannot round-trip, escapes, a duplicate key).
   const metadata =
     '{"__proto__":{"polluted":true},"constructor":{"prototype":1},"n":[1e400,-0,0.1,12345678901234567890],' +
-    '"s":"\\u00e9\\ud83d\\ude00\\u2028\\"","deep":{"a":{"b":{"c":[null,true,false,{}]}}},"toString":"x"}';
+    '"s":"\\u00e9😀\\u2028\\"","deep":{"a":{"b":{"c":[null,true,false,{}]}}},"toString":"x"}';
   const body =
     '{"id":"u","object":"user","public_metadata":{"stale":true},"private_metadata":{"p":1},' +
     `"unsafe_metadata":{"q":[2]},"public_metadata":${metadata}}`;
@@ -235,6 +235,34 @@ describe("one answer, however a read is served", () => {
       }
       assert.deepEqual(await c.private.get("u"), { p: 1 });
       assert.deepEqual(await c.unsafe.getKey("u", "q"), [2]);
+    }
+  });
+
+  test("a body the core refuses is refused whichever way the read is served", async () => {
+    // The direct path's JSON.parse accepts what the core's strict parser refuses (a lone
+    // surrogate escape, deeper nesting than it reads): it must leave those to the core.
+    const meta = '{"a":1}';
+    const bodies = {
+      "lone surrogate elsewhere": `{"first_name":"\\ud800","public_metadata":${meta}}`,
+      "lone surrogate in the metadata": '{"public_metadata":{"a":"\\udc00x"}}',
+      "too deep elsewhere": `{"x":${"[".repeat(200)}${"]".repeat(200)},"public_metadata":${meta}}`,
+      "too deep in the metadata": `{"public_metadata":{"a":${"[".repeat(200)}${"]".repeat(200)}}}`,
+    };
+    for (const [name, text] of Object.entries(bodies)) {
+      const fetch = async () => new Response(text, { status: 200, headers: { "content-type": "application/json" } });
+      for (const cache of [false, { ttlMs: 60_000 }]) {
+        const c = pkg.createClerkMetadataClient({ secretKey: LOCAL_SECRET_KEY, apiUrl: "http://127.0.0.1:9", rateLimit: false, fetch, cache });
+        for (const call of [() => c.getUserPublicMetadata("u"), () => c.getUserPublicMetadataKey("u", "a"), () => c.mergeUserPublicMetadata("u", { b: 2 })]) {
+          const error = await call().catch((e) => e);
+          assert.equal(error?.code, "invalid_response", `${name}, cache ${Boolean(cache)}: ${error}`);
+        }
+      }
+    }
+    // A valid surrogate pair is fine either way (the direct path leaves it to the core).
+    const pair = async () => new Response('{"public_metadata":{"s":"\\ud83d\\ude00"}}', { status: 200, headers: { "content-type": "application/json" } });
+    for (const cache of [false, { ttlMs: 60_000 }]) {
+      const c = pkg.createClerkMetadataClient({ secretKey: LOCAL_SECRET_KEY, apiUrl: "http://127.0.0.1:9", rateLimit: false, fetch: pair, cache });
+      assert.deepEqual(await c.getUserPublicMetadata("u"), { s: "\u{1F600}" });
     }
   });
 

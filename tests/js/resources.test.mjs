@@ -107,3 +107,30 @@ test("exchanges that share a deadline: the slow one times out alone, the others 
     assert.deepEqual(await c.getUserPublicMetadata("fast"), { a: 1, c: 3 });
   });
 });
+
+test("clients with ever-different timeouts leave nothing behind per timeout", async () => {
+  // Shared deadlines are kept by timeout value for the next request to join; a timeout computed
+  // per call (a remaining budget) must not leave one behind for every value.
+  const { setFlagsFromString } = await import("node:v8");
+  const { runInNewContext } = await import("node:vm");
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc");
+  const fetch = async () =>
+    new Response('{"public_metadata":{"a":1}}', { status: 200, headers: { "content-type": "application/json" } });
+  const round = async (from) => {
+    for (let i = 0; i < 1500; i++) {
+      const c = pkg.createClerkMetadataClient({ secretKey: LOCAL_SECRET_KEY, fetch, rateLimit: false, timeoutMs: 10_000 + from + i });
+      await c.getUserPublicMetadata("u");
+      // Each generation stays open for up to 10 ms: let some close as they would between calls.
+      if (i % 100 === 0) await new Promise((resolve) => setTimeout(resolve, 12));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  await round(0); // warm-up: code, caches, the first generations
+  const before = await round(2_000);
+  const after = await round(4_000);
+  // About 1.3 KB per timeout value when they were kept: 1,500 more values would add ~2 MB.
+  assert.ok(after - before < 1_000_000, `heap grew by ${after - before} bytes over 1,500 timeout values`);
+});

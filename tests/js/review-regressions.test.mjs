@@ -166,3 +166,53 @@ describe("second review: what an injected fetch or a hostile server can send", (
     assert.ok(performance.now() - started < 1500, `took ${Math.round(performance.now() - started)} ms`);
   });
 });
+
+describe("review of the executor, shared deadlines and the direct read path", () => {
+  const json = (body, status = 200, headers = {}) =>
+    new Response(body, { status, headers: { "content-type": "application/json", ...headers } });
+  const settleWithin = (promise, ms) =>
+    Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms).unref())]);
+
+  test("a retry at once whose fetch throws synchronously still settles the call", async () => {
+    // The answer's callback polls the call, which retries at once (Retry-After: 0) and calls
+    // fetch, which throws: that failure reports through the same callback, inside itself.
+    for (const first of ["429", "reset"]) {
+      let calls = 0;
+      const fetch = () => {
+        calls += 1;
+        if (calls === 1) return first === "429" ? Promise.resolve(json('{"errors":[]}', 429, { "retry-after": "0" })) : Promise.reject(new TypeError("reset"));
+        if (calls === 2) throw new TypeError("offline (thrown synchronously)");
+        return Promise.resolve(json('{"public_metadata":{"a":1}}'));
+      };
+      const c = pkg.createClerkMetadataClient({ secretKey: KEY, fetch, rateLimit: false, retryBaseDelayMs: 0 });
+      assert.deepEqual(await settleWithin(c.getUserPublicMetadata("user_1"), 3000), { a: 1 }, first);
+      assert.equal(calls, 3, first);
+    }
+  });
+
+  test("a success body over the byte limit reports how many requests were sent", async () => {
+    const body = `{"x":"${"é".repeat(600_000)}","public_metadata":{"a":1}}`; // 1.2 MB in UTF-8, 0.6 M characters
+    for (const cache of [false, { ttlMs: 1000 }]) {
+      const c = pkg.createClerkMetadataClient({ secretKey: KEY, fetch: async () => json(body), rateLimit: false, cache });
+      const error = await c.getUserPublicMetadata("user_1").catch((e) => e);
+      assert.equal(error.code, "invalid_response", String(cache));
+      assert.equal(error.attempts, 1, String(cache));
+      assert.match(error.message, /over the 1048576-byte limit/);
+    }
+  });
+
+  test("the maximum timeout arms no timer past what the host can hold", async () => {
+    const warnings = [];
+    const onWarning = (warning) => warnings.push(warning.name);
+    process.on("warning", onWarning);
+    try {
+      const fetch = () => new Promise((resolve) => setTimeout(() => resolve(json('{"public_metadata":{"a":1}}')), 30));
+      const c = pkg.createClerkMetadataClient({ secretKey: KEY, fetch, rateLimit: false, timeoutMs: 2 ** 31 - 1 });
+      assert.deepEqual(await c.getUserPublicMetadata("user_1"), { a: 1 });
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(warnings, []);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+});
