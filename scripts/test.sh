@@ -51,13 +51,17 @@ else
   echo "(skipped: no chromedriver; CLERK_WASM_BROWSER_TESTS=1 npm test installs Debian's chromium)"
 fi
 
+# Installed before the JS tests too: tests/convex-bundle also bundles through the example's own
+# Convex CLI, and skips that suite when the example is not installed (a fresh clone).
+if [ ! -x examples/convex/node_modules/.bin/vitest ] || [ examples/convex/package-lock.json -nt examples/convex/node_modules/.package-lock.json ]; then
+  step "Convex example: install"
+  (cd examples/convex && npm ci --no-audit --no-fund)
+fi
+
 step "JS tests: the built package, the CLI, Convex bundles, the packed tarball, other runtimes"
 run node node --test --test-concurrency=2 tests/js/ tests/convex-bundle/ tests/packaging/ tests/runtimes/
 
 step "Convex example (convex-test + vitest)"
-if [ ! -x examples/convex/node_modules/.bin/vitest ] || [ examples/convex/package-lock.json -nt examples/convex/node_modules/.package-lock.json ]; then
-  (cd examples/convex && npm ci --no-audit --no-fund)
-fi
 run convex npm --prefix examples/convex test
 
 step "summary"
