@@ -9,7 +9,6 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect};
@@ -596,21 +595,14 @@ impl WasmClient {
             )),
         };
         match prepared {
-            Ok(future) => spawn(Box::pin(future), operation),
+            // One box per call: the executor (`task`) is not generic, so only this small
+            // wrapper is made per operation.
+            Ok(future) => task::spawn(Box::pin(async move {
+                future.await.map_err(|error| js_error(&error, operation))
+            })),
             Err(error) => Promise::reject(&js_error(&error, operation)),
         }
     }
-}
-
-/// Runs an operation's future as a promise (see `task`). Boxed, so that one copy of the
-/// executor serves every operation instead of one per future type (a few KB of wasm).
-fn spawn(
-    future: Pin<Box<dyn Future<Output = Result<JsValue, Error>>>>,
-    operation: Operation,
-) -> Promise {
-    task::spawn(Box::pin(async move {
-        future.await.map_err(|error| js_error(&error, operation))
-    }))
 }
 
 impl Client {
