@@ -282,8 +282,8 @@ function __wbg_get_imports() {
             const ret = Array.isArray(arg0);
             return ret;
         },
-        __wbg_jsonText_7b4b347a87bccbd2: function() { return handleError(function (arg0, arg1, arg2) {
-            const ret = jsonText(arg0, arg1, arg2 !== 0);
+        __wbg_jsonText_94e5f3bfe5f17bee: function() { return handleError(function (arg0, arg1, arg2, arg3) {
+            const ret = jsonText(arg0, arg1, arg2 !== 0, arg3 >>> 0);
             return ret;
         }, arguments); },
         __wbg_kind_af3ea3f622affd12: function(arg0, arg1) {
@@ -335,8 +335,8 @@ function __wbg_get_imports() {
             const ret = Date.now();
             return ret;
         },
-        __wbg_objectField_6708993ba72154f9: function(arg0, arg1, arg2) {
-            const ret = objectField(arg0, getStringFromWasm0(arg1, arg2));
+        __wbg_objectField_2a78af450e03a1ba: function(arg0, arg1, arg2, arg3) {
+            const ret = objectField(arg0, getStringFromWasm0(arg1, arg2), arg3 >>> 0);
             return ret;
         },
         __wbg_of_e7ea0fcd535c1444: function(arg0, arg1) {

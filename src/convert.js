@@ -11,7 +11,6 @@
 // Nothing here may throw into wasm: a Proxy trap or a getter that throws is reported as
 // "unreadable" at the path being read.
 
-const MAX_DEPTH = 64;
 const objectPrototype = Object.prototype;
 const datePrototype = Date.prototype;
 const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -36,8 +35,9 @@ class Refusal {
  * @param {number} maxBytes  every JSON value takes at least a byte: more values than this are
  *   refused as too large, before they are read
  * @param {boolean} objectOnly  the value must be a plain object (`metadata`, `entries`)
+ * @param {number} maxDepth  nesting refused from this depth on (convert.rs's MAX_DEPTH)
  */
-export function jsonText(value, maxBytes, objectOnly) {
+export function jsonText(value, maxBytes, objectOnly, maxDepth) {
   const path = [];
   const ancestors = [];
   let budget = maxBytes;
@@ -82,7 +82,7 @@ export function jsonText(value, maxBytes, objectOnly) {
       default:
         return refuse("not_json", item);
     }
-    if (depth >= MAX_DEPTH) refuse("too_deep");
+    if (depth >= maxDepth) refuse("too_deep");
     if (ancestors.includes(item)) refuse("cycle");
     const isArray = Array.isArray(item);
     if (!isArray && Object.getPrototypeOf(item) === datePrototype) {

@@ -41,7 +41,12 @@ extern "C" {
     /// The value as JSON text, or a `Refusal` (see convert.js). Never throws; `catch` is there
     /// so that a bug could not unwind through wasm either.
     #[wasm_bindgen(js_name = jsonText, catch)]
-    fn json_text(value: &JsValue, max_bytes: f64, object_only: bool) -> Result<JsValue, JsValue>;
+    fn json_text(
+        value: &JsValue,
+        max_bytes: f64,
+        object_only: bool,
+        max_depth: u32,
+    ) -> Result<JsValue, JsValue>;
 
     type Refusal;
     #[wasm_bindgen(method, getter)]
@@ -52,7 +57,7 @@ extern "C" {
     fn value(this: &Refusal) -> JsValue;
 }
 
-/// Deeper than any real metadata (convert.js holds the same number).
+/// Deeper than any real metadata (handed to convert.js with each walk).
 pub const MAX_DEPTH: usize = 64;
 
 /// A user's argument as a plain JSON object (`metadata`, `entries`). `max_bytes` bounds the
@@ -78,7 +83,8 @@ fn to_json(
     object_only: bool,
 ) -> Result<Value, Error> {
     let unreadable = || Error::invalid_argument(format!("{what} could not be read"));
-    let answer = json_text(value, max_bytes as f64, object_only).map_err(|_| unreadable())?;
+    let answer = json_text(value, max_bytes as f64, object_only, MAX_DEPTH as u32)
+        .map_err(|_| unreadable())?;
     match answer.as_string() {
         Some(text) => json::parse_distinct(&text).map_err(|_| unreadable()),
         None => Err(refusal(&answer.unchecked_into(), what, max_bytes)),

@@ -148,31 +148,29 @@ function startDeadline(entry, timeoutMs, now) {
   };
 }
 
-/** Nesting the core's parser accepts (core::json::MAX_DEPTH). */
-const MAX_DEPTH = 128;
 /** A `\u` escape of a surrogate: the core refuses a lone one, JSON.parse does not. */
 const surrogateEscape = /\\u[dD][89a-fA-F]/;
 
 /**
- * Whether `text` has more than MAX_DEPTH opening brackets (in strings too): only then can it nest
- * too deeply, and a typical user has a dozen. Counted with the host's native search.
+ * Whether `text` has more than `maxDepth` opening brackets (in strings too): only then can it
+ * nest too deeply, and a typical user has a dozen. Counted with the host's native search.
  */
-function manyBrackets(text) {
+function manyBrackets(text, maxDepth) {
   let count = 0;
   for (const bracket of ["[", "{"]) {
     for (let at = text.indexOf(bracket); at !== -1; at = text.indexOf(bracket, at + 1)) {
-      if (++count > MAX_DEPTH) return true;
+      if (++count > maxDepth) return true;
     }
   }
   return false;
 }
 
-/** Whether a parsed value nests more than MAX_DEPTH arrays and objects. */
-function tooDeep(value, depth) {
-  if (depth > MAX_DEPTH) return true;
+/** Whether a parsed value nests more than `maxDepth` arrays and objects. */
+function tooDeep(value, depth, maxDepth) {
+  if (depth > maxDepth) return true;
   for (const key in value) {
     const member = value[key];
-    if (member !== null && typeof member === "object" && tooDeep(member, depth + 1)) return true;
+    if (member !== null && typeof member === "object" && tooDeep(member, depth + 1, maxDepth)) return true;
   }
   return false;
 }
@@ -181,10 +179,10 @@ function tooDeep(value, depth) {
  * The object under `field` of a JSON body, parsed here by the host: `undefined` unless the body is
  * a JSON object whose own `field` is a plain object (src/transport.rs explains when it is used).
  * It answers only for a body the core's parser would accept too; anything it might refuse (a
- * surrogate escape, deeper nesting than it reads) is left to the core, so a read gets the same
- * answer whichever way it is served.
+ * surrogate escape, nesting deeper than `maxDepth`, which is core::json::MAX_DEPTH) is left to
+ * the core, so a read gets the same answer whichever way it is served.
  */
-export function objectField(body, field) {
+export function objectField(body, field, maxDepth) {
   if (surrogateEscape.test(body)) return undefined;
   let user;
   try {
@@ -195,7 +193,7 @@ export function objectField(body, field) {
   if (user === null || typeof user !== "object" || Array.isArray(user) || !Object.prototype.hasOwnProperty.call(user, field)) return undefined;
   const value = user[field];
   if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
-  if (manyBrackets(body) && tooDeep(user, 1)) return undefined;
+  if (manyBrackets(body, maxDepth) && tooDeep(user, 1, maxDepth)) return undefined;
   return value;
 }
 

@@ -19,6 +19,7 @@ use web_sys::AbortSignal;
 
 use crate::core::config::{Config, API_VERSION, USER_AGENT};
 use crate::core::error::{number_text, Error, ErrorKind};
+use crate::core::json;
 use crate::core::limiter::{Acquire, RateLimiter, Ticket};
 use crate::core::plan::RequestPlan;
 use crate::core::response::{self, HttpResponse, MAX_RESPONSE_BYTES};
@@ -47,7 +48,7 @@ extern "C" {
     /// The object under `field` of a JSON body, parsed by the host: `undefined` unless the body
     /// is a JSON object whose own `field` is a plain object.
     #[wasm_bindgen(js_name = objectField)]
-    fn object_field(body: &JsValue, field: &str) -> JsValue;
+    fn object_field(body: &JsValue, field: &str, max_depth: u32) -> JsValue;
 
     /// What an exchange resolves with.
     type Answer;
@@ -137,7 +138,7 @@ impl Received {
         if !(self.head.is_success() && self.head.is_json()) {
             return None;
         }
-        let object = object_field(&self.body, kind.field());
+        let object = object_field(&self.body, kind.field(), json::MAX_DEPTH as u32);
         (!object.is_undefined()).then_some(object)
     }
 }
