@@ -6,7 +6,11 @@
  * is what only the host knows: where configuration comes from (`process.env` at call time) and
  * how errors become instances of an exported class.
  */
-import { newWasmClient, type WasmClient, type WasmClientOptions } from "./wasm.js";
+import { newWasmClient, type WasmClient } from "./wasm.js";
+import type { ClerkMetadataClientOptions } from "../pkg/clerk_metadata_wasm.js";
+
+// The options are defined once, in the wasm core (src/bindings/options.rs), and used here as is.
+export type { ClerkMetadataClientOptions, ClerkRateLimiter, RateLimitWindow } from "../pkg/clerk_metadata_wasm.js";
 
 /** Any JSON value. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -56,6 +60,7 @@ export type ClerkMetadataErrorCode =
   | "timeout"
   | "aborted"
   | "invalid_response"
+  | "unexpected_redirect"
   | "resource_not_found"
   | "too_many_requests"
   | "clerk_key_invalid"
@@ -80,6 +85,7 @@ export interface ClerkMetadataErrorFields {
   retryAfter?: number;
   errors?: readonly ClerkApiErrorEntry[];
   attempts?: number;
+  outcomeUnknown?: boolean;
 }
 
 /**
@@ -102,6 +108,11 @@ export class ClerkMetadataError extends Error {
   readonly errors: readonly ClerkApiErrorEntry[];
   /** Requests sent for this operation; 0 when it was refused before sending. */
   readonly attempts: number;
+  /**
+   * A write that may or may not have been applied: it timed out, or its connection dropped,
+   * after the body was sent. Read the metadata back to see, or send the write again.
+   */
+  readonly outcomeUnknown: boolean;
 
   constructor(message: string, fields: ClerkMetadataErrorFields) {
     super(message);
@@ -112,6 +123,7 @@ export class ClerkMetadataError extends Error {
     this.retryAfter = fields.retryAfter;
     this.errors = fields.errors ?? [];
     this.attempts = fields.attempts ?? 0;
+    this.outcomeUnknown = fields.outcomeUnknown ?? false;
   }
 
   /** A plain object for logs: every field, never the secret key (no error ever holds it). */
@@ -126,52 +138,9 @@ export class ClerkMetadataError extends Error {
       retryAfter: this.retryAfter,
       errors: this.errors,
       attempts: this.attempts,
+      outcomeUnknown: this.outcomeUnknown,
     };
   }
-}
-
-/** Options of {@link createClerkMetadataClient}. All optional. */
-export interface ClerkMetadataClientOptions {
-  /** Clerk secret key (`sk_test_…` / `sk_live_…`). Default: `CLERK_SECRET_KEY`, read at call time. */
-  secretKey?: string;
-  /** Backend API origin. Default: `CLERK_API_URL`, else `https://api.clerk.com`. */
-  apiUrl?: string;
-  /** The fetch to use. Default: the global `fetch`, looked up at each call. */
-  fetch?: (input: string, init: RequestInit) => Promise<Response>;
-  /** Per-request timeout in ms (default 10 000). */
-  timeoutMs?: number;
-  /** Retries after the first attempt for 429, 5xx, network errors and timeouts (default 2; 0 disables). */
-  maxRetries?: number;
-  /** Upper bound for a whole operation, retries and waits included, in ms (default 60 000). */
-  deadlineMs?: number;
-  /** A 429 whose `Retry-After` is longer than this is returned at once instead of waited for (default 15 000 ms). */
-  maxRetryAfterMs?: number;
-  /** First backoff ceiling in ms, doubled per retry, full jitter (default 200). */
-  retryBaseDelayMs?: number;
-  /**
-   * Allow a secret key where a `window` or `document` global exists. Off by default: in a page,
-   * any script could read the key. Only for server code in such hosts (tests under jsdom, Electron's main process).
-   */
-  dangerouslyAllowBrowser?: boolean;
-  /**
-   * Opt-in read cache: reads within `ttlMs` (default 60 000) send no request; every write
-   * refreshes the user from Clerk's answer, so a read after a write sees it; a failed write
-   * forgets the user. At most `maxUsers` users (default 1000), oldest first out. Off by default.
-   * Concurrent reads of one user always share a single request, cache or not.
-   */
-  cache?: false | { ttlMs?: number; maxUsers?: number };
-  /** Refuse metadata whose JSON is larger than this many bytes before sending (default 8192, Clerk's limit). */
-  maxMetadataBytes?: number;
-  /**
-   * Client-side rate limiting that queues requests to stay within Clerk's limits (default: on,
-   * 10 writes / 10 s per user and 100 or 1000 requests / 10 s per instance). `false` turns it off.
-   */
-  rateLimit?:
-    | false
-    | {
-        userWrites?: false | { requests: number; windowMs: number };
-        instance?: false | { requests: number; windowMs: number };
-      };
 }
 
 /** Per-call options. */
@@ -261,6 +230,7 @@ interface WasmErrorShape {
   retryAfter?: unknown;
   errors?: unknown;
   attempts?: unknown;
+  outcomeUnknown?: unknown;
 }
 
 /** Turns the core's rejection into a {@link ClerkMetadataError}; anything else passes through. */
@@ -275,6 +245,7 @@ function toClerkError(error: unknown): never {
       retryAfter: typeof shape.retryAfter === "number" ? shape.retryAfter : undefined,
       errors: Array.isArray(shape.errors) ? (shape.errors as ClerkApiErrorEntry[]) : [],
       attempts: typeof shape.attempts === "number" ? shape.attempts : 0,
+      outcomeUnknown: shape.outcomeUnknown === true,
     });
   }
   throw error;
@@ -291,7 +262,7 @@ function invalidBatch(message: string): ClerkMetadataError {
 async function runBatch<T extends { userId: string }>(
   items: readonly T[],
   options: BatchOptions | undefined,
-  work: (item: T, signal: AbortSignal | undefined) => Promise<void>,
+  work: (item: T, options: CallOptions) => Promise<void>,
 ): Promise<BatchItemResult[]> {
   if (!Array.isArray(items)) throw invalidBatch("items must be an array");
   const concurrency = options?.concurrency ?? 8;
@@ -319,12 +290,13 @@ async function runBatch<T extends { userId: string }>(
       const index = next++;
       const item = items[index] as T;
       const userId = typeof item?.userId === "string" ? item.userId : String(item?.userId);
+      const signal = options?.signal;
       if (stopped || options?.signal?.aborted) {
         settle({ index, userId, status: "skipped" });
         continue;
       }
       try {
-        await work(item, options?.signal);
+        await work(item, signal === undefined ? {} : { signal });
         settle({ index, userId, status: "ok" });
       } catch (error) {
         const clerkError =
@@ -340,23 +312,24 @@ async function runBatch<T extends { userId: string }>(
 }
 
 function field(wasm: WasmClient, kind: MetadataKind): MetadataFieldClient {
+  // The wasm methods never throw: every failure, bad options included, rejects.
   const call = <T>(promise: Promise<T>): Promise<T> => promise.catch(toClerkError);
   return {
-    get: (userId, options) => call(wasm.get(kind, userId, options?.signal)),
-    getKey: (userId, key, options) => call(wasm.getKey(kind, userId, key, options?.signal)),
-    hasKey: (userId, key, options) => call(wasm.hasKey(kind, userId, key, options?.signal)),
-    replace: (userId, metadata, options) => call(wasm.replace(kind, userId, metadata, options?.signal)),
-    merge: (userId, metadata, options) => call(wasm.merge(kind, userId, metadata, options?.signal)),
-    removeKeys: (userId, keys, options) => call(wasm.removeKeys(kind, userId, keys, options?.signal)),
-    setKey: (userId, key, value, options) => call(wasm.setKey(kind, userId, key, value, options?.signal)),
-    setKeys: (userId, entries, options) => call(wasm.setKeys(kind, userId, entries, options?.signal)),
-    clear: (userId, options) => call(wasm.clear(kind, userId, options?.signal)),
+    get: (userId, options) => call(wasm.get(kind, userId, options)),
+    getKey: (userId, key, options) => call(wasm.getKey(kind, userId, key, options)),
+    hasKey: (userId, key, options) => call(wasm.hasKey(kind, userId, key, options)),
+    replace: (userId, metadata, options) => call(wasm.replace(kind, userId, metadata, options)),
+    merge: (userId, metadata, options) => call(wasm.merge(kind, userId, metadata, options)),
+    removeKeys: (userId, keys, options) => call(wasm.removeKeys(kind, userId, keys, options)),
+    setKey: (userId, key, value, options) => call(wasm.setKey(kind, userId, key, value, options)),
+    setKeys: (userId, entries, options) => call(wasm.setKeys(kind, userId, entries, options)),
+    clear: (userId, options) => call(wasm.clear(kind, userId, options)),
     mergeMany: (items, options) =>
-      runBatch(items, options, (item, signal) => call(wasm.merge(kind, item.userId, item.metadata, signal))),
+      runBatch(items, options, (item, callOptions) => call(wasm.merge(kind, item?.userId, item?.metadata, callOptions))),
     setKeysMany: (items, options) =>
-      runBatch(items, options, (item, signal) => call(wasm.setKeys(kind, item.userId, item.entries, signal))),
+      runBatch(items, options, (item, callOptions) => call(wasm.setKeys(kind, item?.userId, item?.entries, callOptions))),
     removeKeysMany: (items, options) =>
-      runBatch(items, options, (item, signal) => call(wasm.removeKeys(kind, item.userId, item.keys, signal))),
+      runBatch(items, options, (item, callOptions) => call(wasm.removeKeys(kind, item?.userId, item?.keys, callOptions))),
   };
 }
 
@@ -371,15 +344,11 @@ function env(name: string): string | undefined {
  * and `CLERK_API_URL` as they are when the client is created. Throws only for malformed options
  * (a wrong type, a negative timeout); a missing or malformed key is reported by each call.
  */
-export function createClerkMetadataClient(options: ClerkMetadataClientOptions = {}): ClerkMetadataClient {
-  const wasmOptions: WasmClientOptions = {
-    ...options,
-    secretKey: options.secretKey ?? env("CLERK_SECRET_KEY"),
-    apiUrl: options.apiUrl ?? env("CLERK_API_URL"),
-  };
+export function createClerkMetadataClient(options?: ClerkMetadataClientOptions): ClerkMetadataClient {
+  const environment = { secretKey: env("CLERK_SECRET_KEY"), apiUrl: env("CLERK_API_URL") };
   let wasm: WasmClient;
   try {
-    wasm = newWasmClient(wasmOptions);
+    wasm = newWasmClient(options, environment);
   } catch (error) {
     toClerkError(error);
   }

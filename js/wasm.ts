@@ -7,7 +7,7 @@
  * workerd and edge runtimes); an entry for hosts that forbid compiling wasm from bytes at run
  * time can hand over a precompiled `WebAssembly.Module` instead.
  */
-import { initSync, WasmClient, type WasmClientOptions } from "../pkg/clerk_metadata_wasm.js";
+import { initSync, WasmClient, type ClerkMetadataClientOptions } from "../pkg/clerk_metadata_wasm.js";
 
 export type WasmSource = () => BufferSource | WebAssembly.Module;
 
@@ -19,8 +19,14 @@ export function setWasmSource(next: WasmSource): void {
   source = next;
 }
 
+/** What the environment says, read by the caller at the time it matters (see js/client.ts). */
+export interface Environment {
+  secretKey: string | undefined;
+  apiUrl: string | undefined;
+}
+
 /** A new wasm client; instantiates the module the first time. */
-export function newWasmClient(options: WasmClientOptions): WasmClient {
+export function newWasmClient(options: ClerkMetadataClientOptions | undefined, environment: Environment): WasmClient {
   if (!loaded) {
     if (source === undefined) {
       throw new Error("clerk-metadata-wasm: no wasm source registered (import the package entry, not an internal file)");
@@ -28,7 +34,7 @@ export function newWasmClient(options: WasmClientOptions): WasmClient {
     initSync({ module: source() });
     loaded = true;
   }
-  return new WasmClient(options);
+  return new WasmClient(options, environment);
 }
 
-export type { WasmClient, WasmClientOptions };
+export type { WasmClient };

@@ -1,7 +1,4 @@
 /* @ts-self-types="./clerk_metadata_wasm.d.ts" */
-import { jsonText } from './snippets/clerk-metadata-wasm-7aaadfb1160b41cb/src/convert.js';
-import { exchange, Deferred, objectField } from './snippets/clerk-metadata-wasm-7aaadfb1160b41cb/src/transport.js';
-
 
 /**
  * A configured client. Cheap to call concurrently: each call clones an `Rc`.
@@ -21,13 +18,13 @@ export class WasmClient {
      * Empties the field (`PUT {}`).
      * @param {string} kind
      * @param {any} user_id
-     * @param {AbortSignal | null} [signal]
+     * @param {any} options
      * @returns {Promise<any>}
      */
-    clear(kind, user_id, signal) {
+    clear(kind, user_id, options) {
         const ptr0 = passStringToWasm0(kind, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
         const len0 = WASM_VECTOR_LEN;
-        const ret = wasm.wasmclient_clear(this.__wbg_ptr, ptr0, len0, user_id, isLikeNone(signal) ? 0 : addToExternrefTable0(signal));
+        const ret = wasm.wasmclient_clear(this.__wbg_ptr, ptr0, len0, user_id, options);
         return ret;
     }
     /**
@@ -35,63 +32,65 @@ export class WasmClient {
      * @param {string} kind
      * @param {any} user_id
      * @param {any} key
-     * @param {AbortSignal | null} [signal]
+     * @param {any} options
      * @returns {Promise<any>}
      */
-    getKey(kind, user_id, key, signal) {
+    getKey(kind, user_id, key, options) {
         const ptr0 = passStringToWasm0(kind, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
         const len0 = WASM_VECTOR_LEN;
-        const ret = wasm.wasmclient_getKey(this.__wbg_ptr, ptr0, len0, user_id, key, isLikeNone(signal) ? 0 : addToExternrefTable0(signal));
+        const ret = wasm.wasmclient_getKey(this.__wbg_ptr, ptr0, len0, user_id, key, options);
         return ret;
     }
     /**
      * The metadata object of `kind` ("public", "private" or "unsafe"); `{}` when empty.
      * @param {string} kind
      * @param {any} user_id
-     * @param {AbortSignal | null} [signal]
+     * @param {any} options
      * @returns {Promise<any>}
      */
-    get(kind, user_id, signal) {
+    get(kind, user_id, options) {
         const ptr0 = passStringToWasm0(kind, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
         const len0 = WASM_VECTOR_LEN;
-        const ret = wasm.wasmclient_get(this.__wbg_ptr, ptr0, len0, user_id, isLikeNone(signal) ? 0 : addToExternrefTable0(signal));
+        const ret = wasm.wasmclient_get(this.__wbg_ptr, ptr0, len0, user_id, options);
         return ret;
     }
     /**
-     * Whether `key` is an own member of the metadata, whatever its value.
+     * Whether `key` is a member of the metadata, whatever its value.
      * @param {string} kind
      * @param {any} user_id
      * @param {any} key
-     * @param {AbortSignal | null} [signal]
+     * @param {any} options
      * @returns {Promise<any>}
      */
-    hasKey(kind, user_id, key, signal) {
+    hasKey(kind, user_id, key, options) {
         const ptr0 = passStringToWasm0(kind, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
         const len0 = WASM_VECTOR_LEN;
-        const ret = wasm.wasmclient_hasKey(this.__wbg_ptr, ptr0, len0, user_id, key, isLikeNone(signal) ? 0 : addToExternrefTable0(signal));
+        const ret = wasm.wasmclient_hasKey(this.__wbg_ptr, ptr0, len0, user_id, key, options);
         return ret;
     }
     /**
-     * Deep-merges `metadata` on Clerk's side (`PATCH`); a `null` member removes that key.
+     * Deep-merges `metadata` into the field on Clerk's side (`PATCH`); `null` removes a key.
      * @param {string} kind
      * @param {any} user_id
      * @param {any} metadata
-     * @param {AbortSignal | null} [signal]
+     * @param {any} options
      * @returns {Promise<any>}
      */
-    merge(kind, user_id, metadata, signal) {
+    merge(kind, user_id, metadata, options) {
         const ptr0 = passStringToWasm0(kind, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
         const len0 = WASM_VECTOR_LEN;
-        const ret = wasm.wasmclient_merge(this.__wbg_ptr, ptr0, len0, user_id, metadata, isLikeNone(signal) ? 0 : addToExternrefTable0(signal));
+        const ret = wasm.wasmclient_merge(this.__wbg_ptr, ptr0, len0, user_id, metadata, options);
         return ret;
     }
     /**
-     * Builds a client. Throws only for malformed options (wrong types, bad numbers); a missing
+     * Builds a client. `environment` holds `CLERK_SECRET_KEY` and `CLERK_API_URL` as the host
+     * read them, used where the options say nothing. Throws only for malformed options; a missing
      * or malformed secret key or API URL is reported by each call instead, in its own words.
-     * @param {WasmClientOptions | null} [options]
+     * @param {ClerkMetadataClientOptions | null | undefined} options
+     * @param {any} environment
      */
-    constructor(options) {
-        const ret = wasm.wasmclient_new(isLikeNone(options) ? 0 : addToExternrefTable0(options));
+    constructor(options, environment) {
+        const ret = wasm.wasmclient_new(isLikeNone(options) ? 0 : addToExternrefTable0(options), environment);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }
@@ -100,17 +99,17 @@ export class WasmClient {
         return this;
     }
     /**
-     * Removes each key in one `PATCH` (`{key: null}`); an empty list sends nothing.
+     * Removes these keys in one `PATCH` (`{key: null, …}`); an empty list sends nothing.
      * @param {string} kind
      * @param {any} user_id
      * @param {any} keys
-     * @param {AbortSignal | null} [signal]
+     * @param {any} options
      * @returns {Promise<any>}
      */
-    removeKeys(kind, user_id, keys, signal) {
+    removeKeys(kind, user_id, keys, options) {
         const ptr0 = passStringToWasm0(kind, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
         const len0 = WASM_VECTOR_LEN;
-        const ret = wasm.wasmclient_removeKeys(this.__wbg_ptr, ptr0, len0, user_id, keys, isLikeNone(signal) ? 0 : addToExternrefTable0(signal));
+        const ret = wasm.wasmclient_removeKeys(this.__wbg_ptr, ptr0, len0, user_id, keys, options);
         return ret;
     }
     /**
@@ -118,28 +117,28 @@ export class WasmClient {
      * @param {string} kind
      * @param {any} user_id
      * @param {any} metadata
-     * @param {AbortSignal | null} [signal]
+     * @param {any} options
      * @returns {Promise<any>}
      */
-    replace(kind, user_id, metadata, signal) {
+    replace(kind, user_id, metadata, options) {
         const ptr0 = passStringToWasm0(kind, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
         const len0 = WASM_VECTOR_LEN;
-        const ret = wasm.wasmclient_replace(this.__wbg_ptr, ptr0, len0, user_id, metadata, isLikeNone(signal) ? 0 : addToExternrefTable0(signal));
+        const ret = wasm.wasmclient_replace(this.__wbg_ptr, ptr0, len0, user_id, metadata, options);
         return ret;
     }
     /**
-     * Sets one key to exactly `value`, leaving every other key alone (one write).
+     * Sets one key to exactly `value`, leaving every other key alone.
      * @param {string} kind
      * @param {any} user_id
      * @param {any} key
      * @param {any} value
-     * @param {AbortSignal | null} [signal]
+     * @param {any} options
      * @returns {Promise<any>}
      */
-    setKey(kind, user_id, key, value, signal) {
+    setKey(kind, user_id, key, value, options) {
         const ptr0 = passStringToWasm0(kind, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
         const len0 = WASM_VECTOR_LEN;
-        const ret = wasm.wasmclient_setKey(this.__wbg_ptr, ptr0, len0, user_id, key, value, isLikeNone(signal) ? 0 : addToExternrefTable0(signal));
+        const ret = wasm.wasmclient_setKey(this.__wbg_ptr, ptr0, len0, user_id, key, value, options);
         return ret;
     }
     /**
@@ -147,13 +146,13 @@ export class WasmClient {
      * @param {string} kind
      * @param {any} user_id
      * @param {any} entries
-     * @param {AbortSignal | null} [signal]
+     * @param {any} options
      * @returns {Promise<any>}
      */
-    setKeys(kind, user_id, entries, signal) {
+    setKeys(kind, user_id, entries, options) {
         const ptr0 = passStringToWasm0(kind, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
         const len0 = WASM_VECTOR_LEN;
-        const ret = wasm.wasmclient_setKeys(this.__wbg_ptr, ptr0, len0, user_id, entries, isLikeNone(signal) ? 0 : addToExternrefTable0(signal));
+        const ret = wasm.wasmclient_setKeys(this.__wbg_ptr, ptr0, len0, user_id, entries, options);
         return ret;
     }
 }
@@ -161,10 +160,50 @@ if (Symbol.dispose) WasmClient.prototype[Symbol.dispose] = WasmClient.prototype.
 function __wbg_get_imports() {
     const import0 = {
         __proto__: null,
+        __wbg_Error_208446807d0d1e30: function(arg0, arg1) {
+            const ret = Error(getStringFromWasm0(arg0, arg1));
+            return ret;
+        },
+        __wbg_String_773f91fb19e178d6: function() { return handleError(function (arg0) {
+            const ret = String(arg0);
+            return ret;
+        }, arguments); },
+        __wbg_String_8564e559799eccda: function(arg0, arg1) {
+            const ret = String(arg1);
+            const ptr1 = passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            const len1 = WASM_VECTOR_LEN;
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
+        },
+        __wbg___wbindgen_bigint_get_as_i64_11da4b52cd0aedef: function(arg0, arg1) {
+            const v = arg1;
+            const ret = typeof(v) === 'bigint' ? v : undefined;
+            getDataViewMemory0().setBigInt64((arg0 >>> 0) + 8 * 1, isLikeNone(ret) ? BigInt(0) : ret, true);
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, !isLikeNone(ret), true);
+        },
         __wbg___wbindgen_boolean_get_4f1baf9a00be3c74: function(arg0) {
             const v = arg0;
             const ret = typeof(v) === 'boolean' ? v : undefined;
             return isLikeNone(ret) ? 0xFFFFFF : ret ? 1 : 0;
+        },
+        __wbg___wbindgen_debug_string_f249a2a76caa9a55: function(arg0, arg1) {
+            const ret = debugString(arg1);
+            const ptr1 = passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            const len1 = WASM_VECTOR_LEN;
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
+        },
+        __wbg___wbindgen_in_3f58a9d3b3a7eed2: function(arg0, arg1) {
+            const ret = arg0 in arg1;
+            return ret;
+        },
+        __wbg___wbindgen_is_bigint_5fa10641e039d3ef: function(arg0) {
+            const ret = typeof(arg0) === 'bigint';
+            return ret;
+        },
+        __wbg___wbindgen_is_falsy_d864b623500ae65d: function(arg0) {
+            const ret = !arg0;
+            return ret;
         },
         __wbg___wbindgen_is_function_741ff2bb612836f5: function(arg0) {
             const ret = typeof(arg0) === 'function';
@@ -183,12 +222,20 @@ function __wbg_get_imports() {
             const ret = typeof(arg0) === 'string';
             return ret;
         },
+        __wbg___wbindgen_is_symbol_f846131a047725ea: function(arg0) {
+            const ret = typeof(arg0) === 'symbol';
+            return ret;
+        },
         __wbg___wbindgen_is_undefined_be5b34249ff1fc15: function(arg0) {
             const ret = arg0 === undefined;
             return ret;
         },
         __wbg___wbindgen_jsval_eq_38d7bfbe4cc84039: function(arg0, arg1) {
             const ret = arg0 === arg1;
+            return ret;
+        },
+        __wbg___wbindgen_jsval_loose_eq_b2f214e2e4b30e36: function(arg0, arg1) {
+            const ret = arg0 == arg1;
             return ret;
         },
         __wbg___wbindgen_number_get_934b640d0889af78: function(arg0, arg1) {
@@ -215,6 +262,9 @@ function __wbg_get_imports() {
         __wbg__wbg_cb_unref_09736879a3f67559: function(arg0) {
             arg0._wbg_cb_unref();
         },
+        __wbg_abort_f8d1589eb0c65ee2: function(arg0) {
+            arg0.abort();
+        },
         __wbg_aborted_31456edf1be00084: function(arg0) {
             const ret = arg0.aborted;
             return ret;
@@ -222,29 +272,26 @@ function __wbg_get_imports() {
         __wbg_addEventListener_847fd86b8c33ec43: function() { return handleError(function (arg0, arg1, arg2, arg3) {
             arg0.addEventListener(getStringFromWasm0(arg1, arg2), arg3);
         }, arguments); },
-        __wbg_body_649d51fbb8742b3d: function(arg0) {
-            const ret = arg0.body;
+        __wbg_any_9bc1dfdfa30908aa: function() { return handleError(function (arg0) {
+            const ret = AbortSignal.any(arg0);
             return ret;
-        },
-        __wbg_bytes_18d1d9341506260b: function(arg0) {
-            const ret = arg0.bytes;
+        }, arguments); },
+        __wbg_assign_6b6bb30388088072: function(arg0, arg1) {
+            const ret = Object.assign(arg0, arg1);
             return ret;
         },
         __wbg_call_40b008ba32f73991: function() { return handleError(function (arg0, arg1) {
             const ret = arg0.call(arg1);
             return ret;
         }, arguments); },
-        __wbg_cause_305a668f252016c0: function(arg0) {
-            const ret = arg0.cause;
+        __wbg_call_a410eb4b59ed5965: function() { return handleError(function (arg0, arg1, arg2) {
+            const ret = arg0.call(arg1, arg2);
             return ret;
-        },
-        __wbg_cfRay_47af514e34da59df: function(arg0, arg1) {
-            const ret = arg1.cfRay;
-            var ptr1 = isLikeNone(ret) ? 0 : passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
-            var len1 = WASM_VECTOR_LEN;
-            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
-            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
-        },
+        }, arguments); },
+        __wbg_call_fc92fee6137d452d: function() { return handleError(function (arg0, arg1, arg2, arg3) {
+            const ret = arg0.call(arg1, arg2, arg3);
+            return ret;
+        }, arguments); },
         __wbg_charCodeAt_851946d8f1279e11: function(arg0, arg1) {
             const ret = arg0.charCodeAt(arg1 >>> 0);
             return ret;
@@ -252,21 +299,27 @@ function __wbg_get_imports() {
         __wbg_clearTimeout_da7dca8e086c0976: function(arg0) {
             clearTimeout(arg0);
         },
-        __wbg_contentType_5395bd3c0d8273db: function(arg0, arg1) {
-            const ret = arg1.contentType;
-            var ptr1 = isLikeNone(ret) ? 0 : passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
-            var len1 = WASM_VECTOR_LEN;
-            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
-            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
-        },
-        __wbg_exchange_f08fd5beeee6ebc0: function(arg0, arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8, arg9, arg10, arg11, arg12) {
-            exchange(arg0, getStringFromWasm0(arg1, arg2), getStringFromWasm0(arg3, arg4), arg5, arg6 === 0 ? undefined : getStringFromWasm0(arg6, arg7), arg8, arg9, arg10, arg11 >>> 0, arg12);
-        },
-        __wbg_getOwnPropertyDescriptor_91249f9236d5b666: function(arg0, arg1) {
-            const ret = Object.getOwnPropertyDescriptor(arg0, arg1);
+        __wbg_done_57e08d0be6e30c02: function(arg0) {
+            const ret = arg0.done;
             return ret;
         },
+        __wbg_entries_7bb1459bd9b5c2b9: function(arg0) {
+            const ret = Object.entries(arg0);
+            return ret;
+        },
+        __wbg_fetch_cf9791ea5fb11d26: function() { return handleError(function (arg0, arg1, arg2) {
+            const ret = fetch(getStringFromWasm0(arg0, arg1), arg2);
+            return ret;
+        }, arguments); },
+        __wbg_getPrototypeOf_8fbf04523e13de29: function() { return handleError(function (arg0) {
+            const ret = Reflect.getPrototypeOf(arg0);
+            return ret;
+        }, arguments); },
         __wbg_get_2080c49015e35254: function() { return handleError(function (arg0, arg1) {
+            const ret = Reflect.get(arg0, arg1);
+            return ret;
+        }, arguments); },
+        __wbg_get_635eea311fa1a291: function() { return handleError(function (arg0, arg1) {
             const ret = Reflect.get(arg0, arg1);
             return ret;
         }, arguments); },
@@ -274,6 +327,58 @@ function __wbg_get_imports() {
             const ret = Reflect.get(arg0, arg1 >>> 0);
             return ret;
         }, arguments); },
+        __wbg_get_d7176cfb76d71114: function(arg0, arg1) {
+            const ret = arg0[arg1 >>> 0];
+            return ret;
+        },
+        __wbg_get_unchecked_e6325ad374eff861: function(arg0, arg1) {
+            const ret = arg0[arg1 >>> 0];
+            return ret;
+        },
+        __wbg_get_with_ref_key_fc601247060b7204: function(arg0, arg1) {
+            const ret = arg0[arg1];
+            return ret;
+        },
+        __wbg_instanceof_AbortSignal_16e867a9888f3bc7: function(arg0) {
+            let result;
+            try {
+                result = arg0 instanceof AbortSignal;
+            } catch (_) {
+                result = false;
+            }
+            const ret = result;
+            return ret;
+        },
+        __wbg_instanceof_ArrayBuffer_12cdaa4161423e6b: function(arg0) {
+            let result;
+            try {
+                result = arg0 instanceof ArrayBuffer;
+            } catch (_) {
+                result = false;
+            }
+            const ret = result;
+            return ret;
+        },
+        __wbg_instanceof_Map_0b4fc8b62e73f163: function(arg0) {
+            let result;
+            try {
+                result = arg0 instanceof Map;
+            } catch (_) {
+                result = false;
+            }
+            const ret = result;
+            return ret;
+        },
+        __wbg_instanceof_Uint8Array_d7aeb0dcb3108fea: function(arg0) {
+            let result;
+            try {
+                result = arg0 instanceof Uint8Array;
+            } catch (_) {
+                result = false;
+            }
+            const ret = result;
+            return ret;
+        },
         __wbg_isArray_12edcb534ca2c5cd: function() { return handleError(function (arg0) {
             const ret = Array.isArray(arg0);
             return ret;
@@ -282,31 +387,56 @@ function __wbg_get_imports() {
             const ret = Array.isArray(arg0);
             return ret;
         },
-        __wbg_jsonText_94e5f3bfe5f17bee: function() { return handleError(function (arg0, arg1, arg2, arg3) {
-            const ret = jsonText(arg0, arg1, arg2 !== 0, arg3 >>> 0);
+        __wbg_isSafeInteger_1a35ba4d31e71d38: function(arg0) {
+            const ret = Number.isSafeInteger(arg0);
+            return ret;
+        },
+        __wbg_is_2248ff2b575d60c7: function(arg0, arg1) {
+            const ret = Object.is(arg0, arg1);
+            return ret;
+        },
+        __wbg_iterator_e4c5e8f68ada7b58: function() {
+            const ret = Symbol.iterator;
+            return ret;
+        },
+        __wbg_keys_1a9adb182680b434: function() { return handleError(function (arg0) {
+            const ret = Object.keys(arg0);
             return ret;
         }, arguments); },
-        __wbg_kind_af3ea3f622affd12: function(arg0, arg1) {
-            const ret = arg1.kind;
-            var ptr1 = isLikeNone(ret) ? 0 : passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
-            var len1 = WASM_VECTOR_LEN;
-            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
-            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
+        __wbg_length_186163212ffe79c3: function(arg0) {
+            const ret = arg0.length;
+            return ret;
+        },
+        __wbg_length_b03a0fabb109b1e9: function(arg0) {
+            const ret = arg0.length;
+            return ret;
         },
         __wbg_length_e83e819f48c774e4: function(arg0) {
             const ret = arg0.length;
             return ret;
         },
+        __wbg_new_0_36d738a0c8cfac43: function() {
+            const ret = new Date();
+            return ret;
+        },
+        __wbg_new_13de428334042d26: function(arg0) {
+            const ret = new Uint8Array(arg0);
+            return ret;
+        },
+        __wbg_new_277c27c26f94cbc2: function() { return handleError(function () {
+            const ret = new Headers();
+            return ret;
+        }, arguments); },
         __wbg_new_37eb45aaf5eeb820: function() {
             const ret = new Array();
             return ret;
         },
+        __wbg_new_5f28518387ad0e34: function() { return handleError(function () {
+            const ret = new AbortController();
+            return ret;
+        }, arguments); },
         __wbg_new_787b9fb330d55d78: function(arg0, arg1) {
             const ret = new Error(getStringFromWasm0(arg0, arg1));
-            return ret;
-        },
-        __wbg_new_b99575d1dd7d9419: function() {
-            const ret = new Deferred();
             return ret;
         },
         __wbg_new_ba40181b3f24ac80: function(arg0, arg1) {
@@ -331,12 +461,42 @@ function __wbg_get_imports() {
             const ret = new Object();
             return ret;
         },
+        __wbg_new_no_args_7dba612d766302e4: function(arg0, arg1) {
+            const ret = new Function(getStringFromWasm0(arg0, arg1));
+            return ret;
+        },
+        __wbg_new_typed_e09da9dae6ee5935: function(arg0, arg1) {
+            try {
+                var state0 = {a: arg0, b: arg1};
+                var cb0 = (arg0, arg1) => {
+                    const a = state0.a;
+                    state0.a = 0;
+                    try {
+                        return wasm_bindgen__convert__closures_____invoke__hb98d63cc49481475(a, state0.b, arg0, arg1);
+                    } finally {
+                        state0.a = a;
+                    }
+                };
+                const ret = new Promise(cb0);
+                return ret;
+            } finally {
+                state0.a = 0;
+            }
+        },
+        __wbg_next_178c1651c11432b3: function(arg0) {
+            const ret = arg0.next;
+            return ret;
+        },
+        __wbg_next_af5ac6a08bb0a717: function() { return handleError(function (arg0) {
+            const ret = arg0.next();
+            return ret;
+        }, arguments); },
         __wbg_now_463ac581d2fc7ea3: function() {
             const ret = Date.now();
             return ret;
         },
-        __wbg_objectField_2a78af450e03a1ba: function(arg0, arg1, arg2, arg3) {
-            const ret = objectField(arg0, getStringFromWasm0(arg1, arg2), arg3 >>> 0);
+        __wbg_of_027eb15371aac932: function(arg0) {
+            const ret = Array.of(arg0);
             return ret;
         },
         __wbg_of_e7ea0fcd535c1444: function(arg0, arg1) {
@@ -347,17 +507,8 @@ function __wbg_get_imports() {
             const ret = JSON.parse(getStringFromWasm0(arg0, arg1));
             return ret;
         }, arguments); },
-        __wbg_path_d7c6e5791afceb02: function(arg0) {
-            const ret = arg0.path;
-            return ret;
-        },
-        __wbg_promise_cad35e3292a3ff1d: function(arg0) {
-            const ret = arg0.promise;
-            return ret;
-        },
-        __wbg_push_c9f4893fc209f768: function(arg0, arg1) {
-            const ret = arg0.push(arg1);
-            return ret;
+        __wbg_prototypesetcall_13162965d1fe7aa3: function(arg0, arg1, arg2) {
+            Uint8Array.prototype.set.call(getArrayU8FromWasm0(arg0, arg1), arg2);
         },
         __wbg_queueMicrotask_1e8503a8a690f0a3: function(arg0) {
             const ret = arg0.queueMicrotask;
@@ -374,8 +525,9 @@ function __wbg_get_imports() {
             const ret = Math.random();
             return ret;
         },
-        __wbg_reject_14b4d8f016a713a4: function(arg0, arg1) {
-            arg0.reject(arg1);
+        __wbg_read_e3bea75dace70752: function(arg0) {
+            const ret = arg0.read();
+            return ret;
         },
         __wbg_reject_334b730b3c00849b: function(arg0) {
             const ret = Promise.reject(arg0);
@@ -384,19 +536,9 @@ function __wbg_get_imports() {
         __wbg_removeEventListener_4e20bd5fac3de092: function() { return handleError(function (arg0, arg1, arg2, arg3) {
             arg0.removeEventListener(getStringFromWasm0(arg1, arg2), arg3);
         }, arguments); },
-        __wbg_resolve_37c0c2857bdf60ea: function(arg0, arg1) {
-            arg0.resolve(arg1);
-        },
         __wbg_resolve_dbf78ab4942478b0: function(arg0) {
             const ret = Promise.resolve(arg0);
             return ret;
-        },
-        __wbg_retryAfter_93a9af95e5f5adcb: function(arg0, arg1) {
-            const ret = arg1.retryAfter;
-            var ptr1 = isLikeNone(ret) ? 0 : passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
-            var len1 = WASM_VECTOR_LEN;
-            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
-            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
         },
         __wbg_setTimeout_f8944ca3cdf7f340: function(arg0, arg1) {
             const ret = setTimeout(arg0, arg1);
@@ -406,12 +548,30 @@ function __wbg_get_imports() {
             const ret = Reflect.set(arg0, arg1, arg2);
             return ret;
         }, arguments); },
-        __wbg_slice_984d22ab53865879: function(arg0, arg1) {
-            const ret = arg1.slice();
-            const ptr1 = passArrayJsValueToWasm0(ret, wasm.__wbindgen_malloc);
-            const len1 = WASM_VECTOR_LEN;
-            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
-            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
+        __wbg_set_bcb0ec2400cfa22e: function() { return handleError(function (arg0, arg1, arg2, arg3, arg4) {
+            arg0.set(getStringFromWasm0(arg1, arg2), getStringFromWasm0(arg3, arg4));
+        }, arguments); },
+        __wbg_set_body_877d5251e78ca815: function(arg0, arg1) {
+            arg0.body = arg1;
+        },
+        __wbg_set_e4b9a833d288759a: function(arg0, arg1, arg2) {
+            arg0[arg1] = arg2;
+        },
+        __wbg_set_headers_6d75a7df4eb22716: function(arg0, arg1) {
+            arg0.headers = arg1;
+        },
+        __wbg_set_method_639e69af35614d36: function(arg0, arg1, arg2) {
+            arg0.method = getStringFromWasm0(arg1, arg2);
+        },
+        __wbg_set_redirect_a95a432ab7d10765: function(arg0, arg1) {
+            arg0.redirect = __wbindgen_enum_RequestRedirect[arg1];
+        },
+        __wbg_set_signal_0b2eee78907e5ba7: function(arg0, arg1) {
+            arg0.signal = arg1;
+        },
+        __wbg_signal_fac908876f45725d: function(arg0) {
+            const ret = arg0.signal;
+            return ret;
         },
         __wbg_static_accessor_GLOBAL_THIS_003ee833af9699fc: function() {
             const ret = typeof globalThis === 'undefined' ? undefined : globalThis;
@@ -429,14 +589,10 @@ function __wbg_get_imports() {
             const ret = typeof window === 'undefined' ? undefined : window;
             return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
         },
-        __wbg_status_0eaed254ef8c2ac6: function(arg0) {
-            const ret = arg0.status;
+        __wbg_text_5240eb2c41de8292: function() { return handleError(function (arg0) {
+            const ret = arg0.text();
             return ret;
-        },
-        __wbg_status_2629054fc4c10419: function(arg0) {
-            const ret = arg0.status;
-            return ret;
-        },
+        }, arguments); },
         __wbg_then_656f253a5dd7d8ea: function(arg0, arg1, arg2) {
             const ret = arg0.then(arg1, arg2);
             return ret;
@@ -445,25 +601,22 @@ function __wbg_get_imports() {
             const ret = arg0.then(arg1);
             return ret;
         },
-        __wbg_value_669637b188f2d6ba: function(arg0) {
+        __wbg_type_1a237db07c5ee2de: function(arg0) {
+            const ret = arg0.type;
+            return (__wbindgen_enum_ResponseType.indexOf(ret) + 1 || 7) - 1;
+        },
+        __wbg_value_e0f328965e184931: function(arg0) {
             const ret = arg0.value;
             return ret;
         },
-        __wbg_why_7d2a77ebdb12b506: function(arg0, arg1) {
-            const ret = arg1.why;
-            var ptr1 = isLikeNone(ret) ? 0 : passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
-            var len1 = WASM_VECTOR_LEN;
-            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
-            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
-        },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 68, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 121, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h60702a48838d1764);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [U32, Externref, Boolean], shim_idx: 6, ret: Unit, inner_ret: Some(Unit) }, mutable: false }) -> Externref`.
-            const ret = makeClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__hfeb064e997e0f613);
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [], shim_idx: 4, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h3e959be4760ddf8f);
             return ret;
         },
         __wbindgen_generic_0000000000000003: function(arg0) {
@@ -471,9 +624,19 @@ function __wbg_get_imports() {
             const ret = arg0;
             return ret;
         },
-        __wbindgen_generic_0000000000000004: function(arg0, arg1) {
+        __wbindgen_generic_0000000000000004: function(arg0) {
+            // Cast intrinsic for `I64 -> Externref`.
+            const ret = arg0;
+            return ret;
+        },
+        __wbindgen_generic_0000000000000005: function(arg0, arg1) {
             // Cast intrinsic for `Ref(String) -> Externref`.
             const ret = getStringFromWasm0(arg0, arg1);
+            return ret;
+        },
+        __wbindgen_generic_0000000000000006: function(arg0) {
+            // Cast intrinsic for `U64 -> Externref`.
+            const ret = BigInt.asUintN(64, arg0);
             return ret;
         },
         __wbindgen_init_externref_table: function() {
@@ -491,6 +654,10 @@ function __wbg_get_imports() {
     };
 }
 
+function wasm_bindgen__convert__closures_____invoke__h3e959be4760ddf8f(arg0, arg1) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h3e959be4760ddf8f(arg0, arg1);
+}
+
 function wasm_bindgen__convert__closures_____invoke__h60702a48838d1764(arg0, arg1, arg2) {
     const ret = wasm.wasm_bindgen__convert__closures_____invoke__h60702a48838d1764(arg0, arg1, arg2);
     if (ret[1]) {
@@ -502,10 +669,11 @@ function wasm_bindgen__convert__closures_____invoke__hb98d63cc49481475(arg0, arg
     wasm.wasm_bindgen__convert__closures_____invoke__hb98d63cc49481475(arg0, arg1, arg2, arg3);
 }
 
-function wasm_bindgen__convert__closures_____invoke__hfeb064e997e0f613(arg0, arg1, arg2, arg3, arg4) {
-    wasm.wasm_bindgen__convert__closures_____invoke__hfeb064e997e0f613(arg0, arg1, arg2, arg3, arg4);
-}
 
+const __wbindgen_enum_RequestRedirect = ["follow", "error", "manual"];
+
+
+const __wbindgen_enum_ResponseType = ["basic", "cors", "default", "error", "opaque", "opaqueredirect"];
 const WasmClientFinalization = (typeof FinalizationRegistry === 'undefined')
     ? { register: () => {}, unregister: () => {} }
     : new FinalizationRegistry(ptr => wasm.__wbg_wasmclient_free(ptr, 1));
@@ -519,6 +687,69 @@ function addToExternrefTable0(obj) {
 const CLOSURE_DTORS = (typeof FinalizationRegistry === 'undefined')
     ? { register: () => {}, unregister: () => {} }
     : new FinalizationRegistry(state => wasm.__wbindgen_destroy_closure(state.a, state.b));
+
+function debugString(val) {
+    switch (typeof val) {
+        // primitive types
+        case 'number':
+        case 'boolean':
+        case 'undefined':
+        return `${val}`;
+        case 'string':
+        return JSON.stringify(val);
+        case 'bigint':
+        return `${val}n`;
+        case 'symbol':
+        return val.description !== undefined
+            ? `Symbol(${val.description})`
+            : 'Symbol';
+        case 'function':
+        return typeof val.name === 'string' && val.name !== ''
+            ? `Function(${val.name})`
+            : 'Function';
+        case 'object': {
+            if (val === null) {
+                return 'null';
+            }
+            // objects
+            if (Array.isArray(val)) {
+                return '[' + Array.from(val, debugString).join(', ') + ']';
+            }
+            // errors
+            if (val instanceof Error) {
+                return `${val.name}: ${val.message}\n${val.stack}`;
+            }
+
+            const toStringOutput = toString.call(val);
+            // Test for built-in
+            const className = /\[object ([^\]]+)\]/.exec(toStringOutput)?.[1];
+
+            // Failed to match the standard '[object ClassName]'
+            if (className === undefined) {
+                return toStringOutput;
+            }
+            if (className === 'Object') {
+                // we're a user defined class or Object
+                // JSON.stringify avoids problems with cycles, and is generally much
+                // easier than looping through ownProperties of `val`.
+                try {
+                    return 'Object(' + JSON.stringify(val) + ')';
+                } catch (_) {
+                    return 'Object';
+                }
+            }
+            // TODO we could test for more things here, like `Set`s and `Map`s.
+            return className;
+        }
+        // Per MDN: 'This list of values is exhaustive.'
+        // https://developer.mozilla.org/en-US/docs/Web/JavaScript/Reference/Operators/typeof#description
+    }
+}
+
+function getArrayU8FromWasm0(ptr, len) {
+    ptr = ptr >>> 0;
+    return getUint8ArrayMemory0().subarray(ptr / 1, ptr / 1 + len);
+}
 
 let cachedDataViewMemory0 = null;
 function getDataViewMemory0() {
@@ -554,31 +785,6 @@ function isLikeNone(x) {
     return x === undefined || x === null;
 }
 
-function makeClosure(arg0, arg1, f) {
-    const state = { a: arg0, b: arg1, cnt: 1 };
-    const real = (...args) => {
-
-        // First up with a closure we increment the internal reference
-        // count. This ensures that the Rust closure environment won't
-        // be deallocated while we're invoking it.
-        state.cnt++;
-        try {
-            return f(state.a, state.b, ...args);
-        } finally {
-            real._wbg_cb_unref();
-        }
-    };
-    real._wbg_cb_unref = () => {
-        if (--state.cnt === 0) {
-            wasm.__wbindgen_destroy_closure(state.a, state.b);
-            state.a = 0;
-            CLOSURE_DTORS.unregister(state);
-        }
-    };
-    CLOSURE_DTORS.register(real, state, state);
-    return real;
-}
-
 function makeMutClosure(arg0, arg1, f) {
     const state = { a: arg0, b: arg1, cnt: 1 };
     const real = (...args) => {
@@ -605,16 +811,6 @@ function makeMutClosure(arg0, arg1, f) {
     };
     CLOSURE_DTORS.register(real, state, state);
     return real;
-}
-
-function passArrayJsValueToWasm0(array, malloc) {
-    const ptr = malloc(array.length * 4, 4) >>> 0;
-    for (let i = 0; i < array.length; i++) {
-        const add = addToExternrefTable0(array[i]);
-        getDataViewMemory0().setUint32(ptr + 4 * i, add, true);
-    }
-    WASM_VECTOR_LEN = array.length;
-    return ptr;
 }
 
 function passStringToWasm0(arg, malloc, realloc) {

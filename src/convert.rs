@@ -13,58 +13,61 @@
 //!   cycles, nesting deeper than [`MAX_DEPTH`], strings that are not valid Unicode (lone
 //!   surrogates), and more values than the size limit could hold are refused;
 //! - `__proto__`, `constructor` and `prototype` are ordinary keys: they are read as own
-//!   properties and stored in a `core::json::Map`, so no prototype is ever touched.
-//!
-//! The walk itself runs in the host (`convert.js`, which says why): it hands back JSON text,
-//! which [`json::parse_distinct`] reads, or where and why it refused, which is worded here.
+//!   properties and stored in a `serde_json::Map`, so no prototype is ever touched;
+//! - objects, arrays and `Date`s made in another realm (`vm`, an iframe) are treated as local
+//!   ones;
+//! - a string is measured before it is copied into wasm: one that cannot fit is refused without
+//!   the copy, so a refused 100 MB string never grows the module's memory.
 //!
 //! Every JS operation here is one that reports a throw as a `Result` (a `Proxy` trap may throw):
 //! an exception unwinding through wasm frames would leave the module's stack pointer behind and
 //! eventually corrupt the instance for every client in the process.
 
-use js_sys::{Array, JsString, Reflect};
+use js_sys::{Array, Function, JsString, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::error::{number_text, quoted, Error};
-use crate::core::json::{self, Map, Value};
+use serde_json::{Number, Value};
+
+use crate::core::Map;
 
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_namespace = Array, js_name = isArray, catch)]
     fn array_is_array(value: &JsValue) -> Result<bool, JsValue>;
 
+    #[wasm_bindgen(js_namespace = Object, js_name = keys, catch)]
+    fn object_keys(value: &JsValue) -> Result<Array, JsValue>;
 }
 
-#[wasm_bindgen(module = "/src/convert.js")]
-extern "C" {
-    /// The value as JSON text, or a `Refusal` (see convert.js). Never throws; `catch` is there
-    /// so that a bug could not unwind through wasm either.
-    #[wasm_bindgen(js_name = jsonText, catch)]
-    fn json_text(
-        value: &JsValue,
-        max_bytes: f64,
-        object_only: bool,
-        max_depth: u32,
-    ) -> Result<JsValue, JsValue>;
-
-    type Refusal;
-    #[wasm_bindgen(method, getter)]
-    fn why(this: &Refusal) -> Option<String>;
-    #[wasm_bindgen(method, getter)]
-    fn path(this: &Refusal) -> JsValue;
-    #[wasm_bindgen(method, getter)]
-    fn value(this: &Refusal) -> JsValue;
+/// `Array.isArray`, reporting a revoked Proxy's throw as "not an array".
+pub fn is_array(value: &JsValue) -> bool {
+    array_is_array(value).unwrap_or(false)
 }
 
-/// Deeper than any real metadata (handed to convert.js with each walk).
+/// A string more than this many times its limit is refused before it is copied into wasm.
+const FAR_OVER: usize = 4;
+
+/// Deeper than any real metadata; keeps recursion far from the wasm stack's limit.
 pub const MAX_DEPTH: usize = 64;
+
+/// Largest integer that survives a round trip through an `f64` exactly.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// A user's argument as a plain JSON object (`metadata`, `entries`). `max_bytes` bounds the
 /// work: every JSON value takes at least one byte, so more values than that cannot fit.
 pub fn plain_object(value: &JsValue, what: &str, max_bytes: usize) -> Result<Map, Error> {
-    match to_json(value, what, max_bytes, true)? {
-        Value::Object(object) => Ok(object),
+    let mut walker = Walker::new(what, max_bytes);
+    let plain = value.is_object() && !walker.is_array(value)? && walker.is_plain(value)?;
+    if !plain {
+        return Err(Error::invalid_argument(format!(
+            "{what} must be a plain object, got {}",
+            describe(value)
+        )));
+    }
+    match walker.walk(value, 0)? {
+        Some(Value::Object(object)) => Ok(object),
         _ => Err(Error::invalid_argument(format!(
             "{what} must be a plain object"
         ))),
@@ -73,99 +76,27 @@ pub fn plain_object(value: &JsValue, what: &str, max_bytes: usize) -> Result<Map
 
 /// Any JSON value (`value` of `setUserPublicMetadataKey`); `undefined` is refused.
 pub fn json_value(value: &JsValue, what: &str, max_bytes: usize) -> Result<Value, Error> {
-    to_json(value, what, max_bytes, false)
-}
-
-fn to_json(
-    value: &JsValue,
-    what: &str,
-    max_bytes: usize,
-    object_only: bool,
-) -> Result<Value, Error> {
-    let unreadable = || Error::invalid_argument(format!("{what} could not be read"));
-    let answer = json_text(value, max_bytes as f64, object_only, MAX_DEPTH as u32)
-        .map_err(|_| unreadable())?;
-    match answer.as_string() {
-        Some(text) => json::parse_distinct(&text).map_err(|_| unreadable()),
-        None => Err(refusal(&answer.unchecked_into(), what, max_bytes)),
-    }
-}
-
-/// Words a refusal from convert.js: where (`what` and the path) and why.
-fn refusal(refusal: &Refusal, what: &str, max_bytes: usize) -> Error {
-    let value = refusal.value();
-    let why = match refusal.why().as_deref().unwrap_or("unreadable") {
-        "too_large" => {
-            return Error::invalid_argument(format!(
-                "{what} holds more values than {max_bytes} bytes of JSON can (the size limit)"
-            ))
-        }
-        "not_plain_root" => {
-            return Error::invalid_argument(format!(
-                "{what} must be a plain object, got {}",
-                describe(&value)
-            ))
-        }
-        "undefined_root" => {
-            return Error::invalid_argument(format!(
+    Walker::new(what, max_bytes)
+        .walk(value, 0)?
+        .ok_or_else(|| {
+            Error::invalid_argument(format!(
                 "{what} is undefined; to remove a key use removeUserPublicMetadataKeys (removeKeys on a metadata field)"
             ))
-        }
-        "not_finite" => format!(
-            "is {}, which JSON cannot hold (JSON.stringify would turn it into null, and null removes a key)",
-            number_text(value.as_f64().unwrap_or(f64::NAN))
-        ),
-        "lone_surrogate" => "contains a lone surrogate and is not valid Unicode".into(),
-        "bigint" => {
-            "is a BigInt, which JSON cannot hold; convert it to a string or number first".into()
-        }
-        "function" => "is a function, which JSON cannot hold".into(),
-        "symbol" => "is a symbol, which JSON cannot hold".into(),
-        "too_deep" => format!("is nested more than {MAX_DEPTH} levels deep"),
-        "cycle" => "refers back to one of its parents (a cycle); JSON cannot hold cycles".into(),
-        "invalid_date" => "is an invalid Date".into(),
-        "hole" => "is undefined (or a hole); JSON would turn it into null".into(),
-        "key_lone_surrogate" => "has a key that is not valid Unicode (a lone surrogate)".into(),
-        "not_plain" => format!(
-            "is {}; only plain objects, arrays, strings, finite numbers, booleans and null can be stored",
-            describe(&value)
-        ),
-        "not_json" => format!("is {}, which JSON cannot hold", describe(&value)),
-        _ => "could not be read (a getter or Proxy trap threw)".into(),
-    };
-    Error::invalid_argument(format!("{} {why}", here(what, &refusal.path())))
+        })
 }
 
-/// `what` and a path of keys and indexes, as code would write it: `metadata.a[0]["b c"]`.
-fn here(what: &str, path: &JsValue) -> String {
-    let mut text = what.to_owned();
-    let segments = path
-        .dyn_ref::<Array>()
-        .map(Array::to_vec)
-        .unwrap_or_default();
-    for segment in segments {
-        if let Some(index) = segment.as_f64() {
-            text.push_str(&format!("[{}]", number_text(index)));
-            continue;
-        }
-        let key = segment.as_string().unwrap_or_default();
-        if !key.is_empty()
-            && !key.starts_with(|c: char| c.is_ascii_digit())
-            && key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
-        {
-            text.push('.');
-            text.push_str(&key);
-        } else {
-            text.push_str(&format!("[{}]", quoted(&key)));
+/// A JS string argument (`userId`, `key`), with a clear error for anything else. A string of
+/// more than `max_units` UTF-16 units is refused before it is copied into wasm.
+pub fn string(value: &JsValue, what: &str, max_units: usize) -> Result<String, Error> {
+    // Far over the limit: refused without the copy (the checks after the copy, which word the
+    // limit exactly, see every string that could be near it).
+    if let Some(length) = value.dyn_ref::<JsString>().map(JsString::length) {
+        if length as usize > FAR_OVER * max_units {
+            return Err(Error::invalid_argument(format!(
+                "{what} is {length} characters long; the limit is {max_units}"
+            )));
         }
     }
-    text
-}
-
-/// A JS string argument (`userId`, `key`), with a clear error for anything else.
-pub fn string(value: &JsValue, what: &str) -> Result<String, Error> {
     match text(value) {
         Some(Ok(text)) => Ok(text),
         Some(Err(())) => Err(Error::invalid_argument(format!(
@@ -179,7 +110,7 @@ pub fn string(value: &JsValue, what: &str) -> Result<String, Error> {
 }
 
 /// An array of strings (`keysToRemove`).
-pub fn string_array(value: &JsValue, what: &str) -> Result<Vec<String>, Error> {
+pub fn string_array(value: &JsValue, what: &str, max_units: usize) -> Result<Vec<String>, Error> {
     let unreadable = || Error::invalid_argument(format!("{what} could not be read"));
     if !array_is_array(value).map_err(|_| unreadable())? {
         return Err(Error::invalid_argument(format!(
@@ -196,7 +127,7 @@ pub fn string_array(value: &JsValue, what: &str) -> Result<Vec<String>, Error> {
     (0..length)
         .map(|index| {
             let item = Reflect::get_u32(value, index).map_err(|_| unreadable())?;
-            string(&item, &format!("{what}[{index}]"))
+            string(&item, &format!("{what}[{index}]"), max_units)
         })
         .collect()
 }
@@ -248,5 +179,263 @@ pub fn describe(value: &JsValue) -> String {
     match value.js_typeof().as_string() {
         Some(kind) => format!("a {kind}"),
         None => "a value of unknown type".into(),
+    }
+}
+
+struct Walker<'a> {
+    what: &'a str,
+    /// The objects on the path from the root, to find cycles.
+    ancestors: Vec<JsValue>,
+    /// Path segments, formatted only when an error needs them.
+    path: Vec<Segment>,
+    object_prototype: JsValue,
+    date_prototype: JsValue,
+    /// Values still allowed: each takes at least one byte of JSON.
+    budget: usize,
+    max_bytes: usize,
+}
+
+enum Segment {
+    Key(String),
+    Index(u32),
+}
+
+impl<'a> Walker<'a> {
+    fn new(what: &'a str, max_bytes: usize) -> Walker<'a> {
+        let prototype_of = |value: &JsValue| {
+            Reflect::get_prototype_of(value)
+                .map(JsValue::from)
+                .unwrap_or(JsValue::NULL)
+        };
+        Walker {
+            what,
+            ancestors: Vec::new(),
+            path: Vec::new(),
+            object_prototype: prototype_of(&Object::new()),
+            date_prototype: prototype_of(&js_sys::Date::new_0()),
+            budget: max_bytes,
+            max_bytes,
+        }
+    }
+
+    fn unreadable(&self) -> Error {
+        self.refuse("could not be read (a getter or Proxy trap threw)")
+    }
+
+    fn is_array(&self, value: &JsValue) -> Result<bool, Error> {
+        array_is_array(value).map_err(|_| self.unreadable())
+    }
+
+    fn prototype(&self, value: &JsValue) -> Result<JsValue, Error> {
+        Reflect::get_prototype_of(value)
+            .map(JsValue::from)
+            .map_err(|_| self.unreadable())
+    }
+
+    /// A plain object: prototype `null`, or an `Object.prototype` — this realm's or another's
+    /// (objects made in a `vm` context or an iframe are plain too). Any prototype that itself
+    /// has a prototype belongs to a class (`Map`, `Date`, user classes) and is refused.
+    fn is_plain(&self, value: &JsValue) -> Result<bool, Error> {
+        let prototype = self.prototype(value)?;
+        if prototype.is_null() || prototype == self.object_prototype {
+            return Ok(true);
+        }
+        Ok(self.prototype(&prototype)?.is_null()
+            && Reflect::get(&prototype, &JsValue::from_str("hasOwnProperty"))
+                .is_ok_and(|method| method.is_function()))
+    }
+
+    fn here(&self) -> String {
+        let mut text = self.what.to_owned();
+        for segment in &self.path {
+            match segment {
+                Segment::Index(index) => text.push_str(&format!("[{index}]")),
+                Segment::Key(key)
+                    if !key.is_empty()
+                        && !key.starts_with(|c: char| c.is_ascii_digit())
+                        && key
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$') =>
+                {
+                    text.push('.');
+                    text.push_str(key);
+                }
+                Segment::Key(key) => text.push_str(&format!("[{}]", quoted(key))),
+            }
+        }
+        text
+    }
+
+    fn refuse(&self, why: &str) -> Error {
+        Error::invalid_argument(format!("{} {why}", self.here()))
+    }
+
+    fn too_large(&self) -> Error {
+        Error::invalid_argument(format!(
+            "{} holds more values than {} bytes of JSON can (the size limit)",
+            self.what, self.max_bytes
+        ))
+    }
+
+    /// `Ok(None)` is `undefined`: the caller decides whether to drop or refuse it.
+    fn walk(&mut self, value: &JsValue, depth: usize) -> Result<Option<Value>, Error> {
+        if value.is_undefined() {
+            return Ok(None);
+        }
+        self.budget = self.budget.checked_sub(1).ok_or_else(|| self.too_large())?;
+        if value.is_null() {
+            return Ok(Some(Value::Null));
+        }
+        if let Some(flag) = value.as_bool() {
+            return Ok(Some(Value::Bool(flag)));
+        }
+        if let Some(number) = value.as_f64() {
+            return self.number(number).map(Some);
+        }
+        // Measured before the copy into wasm: every UTF-16 unit takes at least a byte of JSON,
+        // so a string far over the limit is refused without ever entering wasm memory.
+        if let Some(length) = value.dyn_ref::<JsString>().map(JsString::length) {
+            if length as usize > FAR_OVER * self.max_bytes {
+                return Err(self.refuse(&format!(
+                    "is a string of {length} characters, far over the {} bytes of JSON allowed",
+                    self.max_bytes
+                )));
+            }
+        }
+        if let Some(string) = text(value) {
+            return match string {
+                Ok(string) => Ok(Some(Value::String(string))),
+                Err(()) => Err(self.refuse("contains a lone surrogate and is not valid Unicode")),
+            };
+        }
+        if value.is_bigint() {
+            return Err(self.refuse(
+                "is a BigInt, which JSON cannot hold; convert it to a string or number first",
+            ));
+        }
+        if value.is_function() {
+            return Err(self.refuse("is a function, which JSON cannot hold"));
+        }
+        if value.is_symbol() {
+            return Err(self.refuse("is a symbol, which JSON cannot hold"));
+        }
+        if !value.is_object() {
+            return Err(self.refuse(&format!("is {}, which JSON cannot hold", describe(value))));
+        }
+        if depth >= MAX_DEPTH {
+            return Err(self.refuse(&format!("is nested more than {MAX_DEPTH} levels deep")));
+        }
+        if self
+            .ancestors
+            .iter()
+            .any(|ancestor| Object::is(ancestor, value))
+        {
+            return Err(
+                self.refuse("refers back to one of its parents (a cycle); JSON cannot hold cycles")
+            );
+        }
+        let is_array = self.is_array(value)?;
+        if !is_array && self.is_date(value) {
+            return self.date(value).map(Some);
+        }
+        self.ancestors.push(value.clone());
+        let result = if is_array {
+            self.array(value, depth)
+        } else if self.is_plain(value)? {
+            self.object(value, depth)
+        } else {
+            Err(self.refuse(&format!(
+                "is {}; only plain objects, arrays, strings, finite numbers, booleans and null can be stored",
+                describe(value)
+            )))
+        };
+        self.ancestors.pop();
+        result.map(Some)
+    }
+
+    /// Whether `value` is a `Date` of any realm: `Date.prototype.getTime` works only on objects
+    /// that hold a date (a realm's own prototype check would miss another realm's dates).
+    fn is_date(&self, value: &JsValue) -> bool {
+        Reflect::get(&self.date_prototype, &JsValue::from_str("getTime"))
+            .ok()
+            .and_then(|method| method.dyn_into::<Function>().ok())
+            .is_some_and(|get_time| get_time.call0(value).is_ok())
+    }
+
+    /// A `Date` becomes `toISOString()`, as `JSON.stringify` does; an invalid one is refused.
+    fn date(&self, value: &JsValue) -> Result<Value, Error> {
+        let to_iso = Reflect::get(&self.date_prototype, &JsValue::from_str("toISOString"))
+            .ok()
+            .and_then(|method| method.dyn_into::<Function>().ok())
+            .ok_or_else(|| self.unreadable())?;
+        match to_iso.call0(value).ok().and_then(|iso| iso.as_string()) {
+            Some(iso) => Ok(Value::String(iso)),
+            None => Err(self.refuse("is an invalid Date")),
+        }
+    }
+
+    fn number(&self, number: f64) -> Result<Value, Error> {
+        if !number.is_finite() {
+            return Err(self.refuse(&format!(
+                "is {}, which JSON cannot hold (JSON.stringify would turn it into null, and null removes a key)",
+                number_text(number)
+            )));
+        }
+        if number.fract() == 0.0 && number.abs() <= MAX_SAFE_INTEGER {
+            // Integers stay integers ("1", not "1.0"); -0 becomes 0, as in JSON.stringify.
+            return Ok(Value::Number(Number::from(number as i64)));
+        }
+        Number::from_f64(number)
+            .map(Value::Number)
+            .ok_or_else(|| self.refuse("is not a finite number"))
+    }
+
+    fn array(&mut self, array: &JsValue, depth: usize) -> Result<Value, Error> {
+        let length = array_length(array).ok_or_else(|| self.unreadable())?;
+        // Checked before reading any item: `new Array(2 ** 32 - 1)` is one allocation away.
+        if length as usize > self.budget {
+            return Err(self.too_large());
+        }
+        let mut items = Vec::with_capacity(length as usize);
+        for index in 0..length {
+            self.path.push(Segment::Index(index));
+            let item = Reflect::get_u32(array, index).map_err(|_| self.unreadable())?;
+            let item = self.walk(&item, depth + 1)?.ok_or_else(|| {
+                self.refuse("is undefined (or a hole); JSON would turn it into null")
+            })?;
+            self.path.pop();
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn object(&mut self, object: &JsValue, depth: usize) -> Result<Value, Error> {
+        let keys = object_keys(object).map_err(|_| self.unreadable())?;
+        if keys.length() as usize > self.budget {
+            return Err(self.too_large());
+        }
+        let mut members = Map::with_capacity(keys.length() as usize);
+        for key in keys.iter() {
+            if key.dyn_ref::<JsString>().map_or(0, JsString::length) as usize
+                > FAR_OVER * self.max_bytes
+            {
+                return Err(self.too_large());
+            }
+            let name = match text(&key) {
+                Some(Ok(name)) => name,
+                _ => {
+                    return Err(
+                        self.refuse("has a key that is not valid Unicode (a lone surrogate)")
+                    )
+                }
+            };
+            self.path.push(Segment::Key(name.clone()));
+            let member = Reflect::get(object, &key).map_err(|_| self.unreadable())?;
+            if let Some(member) = self.walk(&member, depth + 1)? {
+                members.insert(name, member);
+            }
+            self.path.pop();
+        }
+        Ok(Value::Object(members))
     }
 }

@@ -1,16 +1,18 @@
 //! clerk-metadata-wasm: manage a Clerk user's metadata through Clerk's Backend API.
 //!
-//! The crate is split so that every decision can be tested natively:
-//! - [`core`]: pure Rust (no wasm, no I/O): configuration, input validation, the request each
-//!   operation needs, Clerk's deep-merge rules, JSON (`core::json`, in place of serde_json),
-//!   response and error parsing, retry and rate-limit policy. Tested with `cargo test`.
-//! - `transport` (wasm only): sends a [`core::plan::RequestPlan`] through the host's `fetch`, with
-//!   timeouts, retries and the client-side rate limiter. Its host half, `transport.js`, makes one
-//!   HTTP exchange per call into the host (see that file for why it is JavaScript).
-//! - `convert` (wasm only): JS values to JSON and back, refusing what JSON cannot hold. Its host
-//!   half, `convert.js`, walks the value in one call into the host.
-//! - `bindings` (wasm only): the exported `WasmClient`, a few lines per operation.
-//! - `task` (wasm only): runs each operation's future as a JS promise.
+//! The layers, each in one place:
+//! - [`core`]: pure Rust (no wasm, no I/O), tested with `cargo test`: configuration, input
+//!   validation, the request each operation needs, Clerk's merge rules, reading Clerk's answers,
+//!   retry policy, the rate limiter's arithmetic, the cache's coherence rules, options.
+//! - `convert` (wasm only): the caller's JS values to JSON, refusing what JSON cannot hold.
+//! - `exchange` (wasm only): one HTTP exchange over the host's `fetch`, with its own
+//!   `AbortController` and timer, through web-sys and wasm-bindgen-futures.
+//! - `limiter` (wasm only): the built-in rate limiter, or one the host supplies, behind one
+//!   interface.
+//! - `transport` (wasm only): a request plan sent through the limiter and the exchange, with
+//!   retries, within the operation's deadline.
+//! - `bindings` (wasm only): the exported `WasmClient`; reads (cache, single flight) and writes
+//!   (one lane per user) live beside it.
 
 pub mod core;
 
@@ -21,11 +23,10 @@ pub use bindings::WasmClient;
 #[cfg(target_arch = "wasm32")]
 mod convert;
 #[cfg(target_arch = "wasm32")]
-mod task;
+mod exchange;
+#[cfg(target_arch = "wasm32")]
+mod limiter;
 #[cfg(target_arch = "wasm32")]
 mod transport;
-
-/// Talc instead of the default dlmalloc: about 5 KB less code in every download, and faster.
-#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
-#[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+#[cfg(target_arch = "wasm32")]
+mod wait;

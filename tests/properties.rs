@@ -4,22 +4,18 @@
 //! closing note of issue 3 quotes a run with 20 000).
 #![cfg(not(target_arch = "wasm32"))]
 
-use clerk_metadata_wasm::core::json::{self, Map, Value};
 use clerk_metadata_wasm::core::merge::{apply_merge_patch, exact_set_patch, first_member_null};
 use clerk_metadata_wasm::core::plan::{self, Method};
 use clerk_metadata_wasm::core::response::{self, HttpResponse};
 use clerk_metadata_wasm::core::retry::{Decision, RetryPolicy};
+use clerk_metadata_wasm::core::Map;
 use clerk_metadata_wasm::core::{validate, MetadataKind};
 use proptest::prelude::*;
-
-/// A serde_json value (the generator's currency) as a core value, through its text.
-fn ours(value: serde_json::Value) -> Value {
-    json::parse(&value.to_string()).expect("serde_json writes valid JSON")
-}
+use serde_json::Value;
 
 /// Any JSON value, nested a few levels, keys including the prototype-ish ones.
 fn json_value() -> impl Strategy<Value = Value> {
-    serde_value().prop_map(ours)
+    serde_value()
 }
 
 fn serde_value() -> impl Strategy<Value = serde_json::Value> {
@@ -175,6 +171,7 @@ proptest! {
             cf_ray: None,
             body,
             attempts: 1,
+            received_at_ms: 0.0,
         };
         match response::user_metadata(&response, MetadataKind::Public) {
             Ok(_) => prop_assert!(response.is_success() && json),
@@ -194,10 +191,10 @@ proptest! {
 
     /// Retry decisions: bounded by attempts and deadline for any failure and any randomness.
     #[test]
-    fn retries_are_bounded(attempts in 1u32..10, status in 400u16..600, elapsed in 0f64..70_000.0, random in 0f64..1.0, retry_after in proptest::option::of(0u32..100)) {
+    fn retries_are_bounded(attempts in 1u32..10, status in 400u16..600, elapsed in 0f64..70_000.0, random in 0f64..1.0, retry_after in proptest::option::of(0u64..100)) {
         let policy = RetryPolicy::default();
         let mut error = clerk_metadata_wasm::core::Error::new(
-            clerk_metadata_wasm::core::ErrorKind::Api(format!("http_{status}")), "x");
+            clerk_metadata_wasm::core::ErrorKind::Api(format!("http_{status}").into()), "x");
         error.status = Some(status);
         error.retry_after = retry_after;
         if let Decision::Retry { delay_ms } = policy.decide(attempts, &error, elapsed, random) {

@@ -38,7 +38,7 @@ fn options(extra: &[(&str, JsValue)]) -> JsValue {
 }
 
 fn client(extra: &[(&str, JsValue)]) -> WasmClient {
-    WasmClient::new(Some(options(extra).unchecked_into())).expect("client")
+    WasmClient::new(Some(options(extra).unchecked_into()), JsValue::UNDEFINED).expect("client")
 }
 
 fn json(text: &str) -> JsValue {
@@ -80,7 +80,7 @@ fn field(value: &JsValue, name: &str) -> String {
 
 #[wasm_bindgen_test]
 async fn get_reads_the_seeded_metadata() {
-    let metadata = ok(client(&[]).get("public", "user_wasm_read".into(), None)).await;
+    let metadata = ok(client(&[]).get("public", "user_wasm_read".into(), JsValue::UNDEFINED)).await;
     assert_json(
         &metadata,
         r#"{"role":"store_owner","storeId":"store_1","verified":false,"count":0}"#,
@@ -91,18 +91,18 @@ async fn get_reads_the_seeded_metadata() {
 async fn get_key_and_has_key_keep_falsy_values() {
     let c = client(&[]);
     let user = || JsValue::from("user_wasm_read");
-    let verified = ok(c.get_key("public", user(), "verified".into(), None)).await;
+    let verified = ok(c.get_key("public", user(), "verified".into(), JsValue::UNDEFINED)).await;
     assert_eq!(verified, JsValue::FALSE);
-    let count = ok(c.get_key("public", user(), "count".into(), None)).await;
+    let count = ok(c.get_key("public", user(), "count".into(), JsValue::UNDEFINED)).await;
     assert_eq!(count.as_f64(), Some(0.0));
-    let missing = ok(c.get_key("public", user(), "missing".into(), None)).await;
+    let missing = ok(c.get_key("public", user(), "missing".into(), JsValue::UNDEFINED)).await;
     assert!(missing.is_undefined());
     assert_eq!(
-        ok(c.has_key("public", user(), "verified".into(), None)).await,
+        ok(c.has_key("public", user(), "verified".into(), JsValue::UNDEFINED)).await,
         JsValue::TRUE
     );
     assert_eq!(
-        ok(c.has_key("public", user(), "missing".into(), None)).await,
+        ok(c.has_key("public", user(), "missing".into(), JsValue::UNDEFINED)).await,
         JsValue::FALSE
     );
 }
@@ -111,13 +111,13 @@ async fn get_key_and_has_key_keep_falsy_values() {
 async fn writes_replace_merge_set_remove_and_clear() {
     let c = client(&[]);
     let user = || JsValue::from("user_wasm_write");
-    let read = || c.get("public", user(), None);
+    let read = || c.get("public", user(), JsValue::UNDEFINED);
 
     ok(c.replace(
         "public",
         user(),
         json(r#"{"role":"customer","prefs":{"theme":"dark","lang":"en"}}"#),
-        None,
+        JsValue::UNDEFINED,
     ))
     .await;
     assert_json(
@@ -129,7 +129,7 @@ async fn writes_replace_merge_set_remove_and_clear() {
         "public",
         user(),
         json(r#"{"prefs":{"lang":"fr"},"tags":["a"]}"#),
-        None,
+        JsValue::UNDEFINED,
     ))
     .await;
     assert_json(
@@ -143,7 +143,7 @@ async fn writes_replace_merge_set_remove_and_clear() {
         user(),
         "prefs".into(),
         json(r#"{"lang":"de"}"#),
-        None,
+        JsValue::UNDEFINED,
     ))
     .await;
     assert_json(
@@ -151,13 +151,19 @@ async fn writes_replace_merge_set_remove_and_clear() {
         r#"{"role":"customer","prefs":{"lang":"de"},"tags":["a"]}"#,
     );
 
-    ok(c.remove_keys("public", user(), json(r#"["tags","absent"]"#), None)).await;
+    ok(c.remove_keys(
+        "public",
+        user(),
+        json(r#"["tags","absent"]"#),
+        JsValue::UNDEFINED,
+    ))
+    .await;
     assert_json(
         &ok(read()).await,
         r#"{"role":"customer","prefs":{"lang":"de"}}"#,
     );
 
-    ok(c.clear("public", user(), None)).await;
+    ok(c.clear("public", user(), JsValue::UNDEFINED)).await;
     assert_json(&ok(read()).await, "{}");
 }
 
@@ -165,17 +171,24 @@ async fn writes_replace_merge_set_remove_and_clear() {
 async fn private_metadata_goes_through_the_same_path() {
     let c = client(&[]);
     let user = || JsValue::from("user_wasm_private");
-    ok(c.merge("private", user(), json(r#"{"stripeId":"cus_1"}"#), None)).await;
+    ok(c.merge(
+        "private",
+        user(),
+        json(r#"{"stripeId":"cus_1"}"#),
+        JsValue::UNDEFINED,
+    ))
+    .await;
     assert_json(
-        &ok(c.get("private", user(), None)).await,
+        &ok(c.get("private", user(), JsValue::UNDEFINED)).await,
         r#"{"stripeId":"cus_1"}"#,
     );
-    assert_json(&ok(c.get("public", user(), None)).await, "{}");
+    assert_json(&ok(c.get("public", user(), JsValue::UNDEFINED)).await, "{}");
 }
 
 #[wasm_bindgen_test]
 async fn unknown_user_rejects_with_clerks_fields() {
-    let error = rejected(client(&[]).get("public", "user_missing".into(), None)).await;
+    let error =
+        rejected(client(&[]).get("public", "user_missing".into(), JsValue::UNDEFINED)).await;
     assert!(error.is_instance_of::<js_sys::Error>());
     assert_eq!(
         field(&error, "message"),
@@ -199,7 +212,13 @@ async fn missing_key_is_refused_before_any_request() {
     .call1(&JsValue::UNDEFINED, &calls)
     .expect("fetch stub");
     let c = client(&[("secretKey", JsValue::UNDEFINED), ("fetch", counting_fetch)]);
-    let error = rejected(c.replace("public", "user_wasm_write".into(), json("{}"), None)).await;
+    let error = rejected(c.replace(
+        "public",
+        "user_wasm_write".into(),
+        json("{}"),
+        JsValue::UNDEFINED,
+    ))
+    .await;
     assert_eq!(
         field(&error, "message"),
         "Failed to update user metadata: Missing CLERK_SECRET_KEY"
@@ -211,7 +230,7 @@ async fn missing_key_is_refused_before_any_request() {
 #[wasm_bindgen_test]
 async fn bad_input_is_refused_with_a_named_reason() {
     let c = client(&[]);
-    let error = rejected(c.get("public", "user_1/../x".into(), None)).await;
+    let error = rejected(c.get("public", "user_1/../x".into(), JsValue::UNDEFINED)).await;
     assert_eq!(field(&error, "code"), "invalid_argument");
     assert!(
         field(&error, "message").contains("userId"),
@@ -222,7 +241,13 @@ async fn bad_input_is_refused_with_a_named_reason() {
     let metadata = json(r#"{"a":{}}"#);
     let inner = Reflect::get(&metadata, &"a".into()).expect("a");
     Reflect::set(&inner, &"self".into(), &metadata).expect("cycle");
-    let error = rejected(c.merge("public", "user_wasm_write".into(), metadata, None)).await;
+    let error = rejected(c.merge(
+        "public",
+        "user_wasm_write".into(),
+        metadata,
+        JsValue::UNDEFINED,
+    ))
+    .await;
     assert!(
         field(&error, "message").contains("metadata.a.self"),
         "{}",
@@ -234,7 +259,7 @@ async fn bad_input_is_refused_with_a_named_reason() {
         "user_wasm_write".into(),
         "n".into(),
         JsValue::from_f64(f64::NAN),
-        None,
+        JsValue::UNDEFINED,
     ))
     .await;
     assert!(
@@ -254,7 +279,7 @@ async fn an_injected_fetch_is_used() {
     .call1(&JsValue::UNDEFINED, &calls)
     .expect("fetch wrapper");
     let c = client(&[("fetch", wrapping_fetch)]);
-    ok(c.get("public", "user_wasm_read".into(), None)).await;
+    ok(c.get("public", "user_wasm_read".into(), JsValue::UNDEFINED)).await;
     assert_eq!(calls.length(), 1);
     assert_eq!(
         calls.get(0).as_string().as_deref(),
@@ -268,18 +293,18 @@ async fn a_refused_connection_is_a_network_error_and_the_module_still_works() {
         ("apiUrl", "http://127.0.0.1:1".into()),
         ("maxRetries", 0.into()),
     ]);
-    let error = rejected(c.get("public", "user_wasm_read".into(), None)).await;
+    let error = rejected(c.get("public", "user_wasm_read".into(), JsValue::UNDEFINED)).await;
     assert_eq!(field(&error, "code"), "network_error");
     assert_eq!(field(&error, "attempts"), "1");
     // The instance is not poisoned: the next call on a good client works.
-    ok(client(&[]).get("public", "user_wasm_read".into(), None)).await;
+    ok(client(&[]).get("public", "user_wasm_read".into(), JsValue::UNDEFINED)).await;
 }
 
 #[wasm_bindgen_test]
 async fn a_browser_like_host_needs_the_explicit_opt_in() {
     let in_browser = Reflect::has(&js_sys::global(), &"window".into()).unwrap_or(false);
     let c = client(&[("dangerouslyAllowBrowser", false.into())]);
-    let result = JsFuture::from(c.get("public", "user_wasm_read".into(), None)).await;
+    let result = JsFuture::from(c.get("public", "user_wasm_read".into(), JsValue::UNDEFINED)).await;
     match result {
         Err(error) if in_browser => assert_eq!(field(&error, "code"), "browser_not_allowed"),
         Ok(_) if !in_browser => {}

@@ -14,9 +14,10 @@ pub const USER_AGENT: &str = concat!("clerk-metadata-wasm/", env!("CARGO_PKG_VER
 pub struct SecretKey(String);
 
 impl SecretKey {
-    /// Checks the form of a key without ever echoing it.
+    /// Checks the form of a key without ever echoing it. Surrounding whitespace is trimmed, as
+    /// `@clerk/backend` does: `.env` files and secret stores often keep a trailing newline.
     pub fn parse(raw: Option<&str>) -> Result<SecretKey, Error> {
-        let key = raw.unwrap_or("");
+        let key = raw.unwrap_or("").trim();
         if key.trim().is_empty() {
             return Err(Error::new(
                 ErrorKind::MissingSecretKey,
@@ -70,9 +71,12 @@ impl ApiBase {
             None | Some("") => DEFAULT_API_URL,
             Some(url) => url,
         };
-        // A URL with credentials in it is never echoed.
+        // A URL with credentials in it, or anything shaped like a key pasted into the wrong
+        // variable, is never echoed.
         let shown = if url.contains('@') {
             "(not shown: it contains credentials)".to_owned()
+        } else if looks_like_a_key(url) {
+            "(not shown: it looks like a secret key; CLERK_API_URL takes a URL)".to_owned()
         } else {
             quoted(url)
         };
@@ -123,7 +127,10 @@ impl ApiBase {
         {
             return Err(invalid("dot segments are not allowed in the path"));
         }
+        // Every request path starts with /v1; a base that already ends in it (a common mistake,
+        // copying the documented base URL) would send /v1/v1/...
         let path = path.trim_end_matches('/');
+        let path = path.strip_suffix("/v1").unwrap_or(path);
         Ok(ApiBase(format!("{scheme}://{authority}{path}")))
     }
 
@@ -144,7 +151,8 @@ fn host_of(authority: &str) -> Option<String> {
         }
     };
     if let Some(port) = port {
-        if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
+        let in_range = port.len() <= 5 && port.parse::<u16>().is_ok_and(|port| port > 0);
+        if !(in_range && port.bytes().all(|b| b.is_ascii_digit())) {
             return None;
         }
     }
@@ -153,6 +161,13 @@ fn host_of(authority: &str) -> Option<String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b".-_[]:".contains(&b));
     valid_host.then(|| host.to_ascii_lowercase())
+}
+
+/// Clerk's secret and publishable keys, and anything with their prefixes.
+fn looks_like_a_key(text: &str) -> bool {
+    ["sk_", "pk_", "whsec_"]
+        .iter()
+        .any(|prefix| text.to_ascii_lowercase().contains(prefix))
 }
 
 fn is_loopback(host: &str) -> bool {

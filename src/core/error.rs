@@ -71,9 +71,12 @@ pub enum ErrorKind {
     Aborted,
     /// A response arrived but is not what Clerk sends (HTML, truncated JSON, missing fields).
     InvalidResponse,
+    /// Clerk's address answered with a redirect, which is never followed: it could send the
+    /// body (private metadata included) to another origin, or turn a write into a read.
+    UnexpectedRedirect,
     /// Clerk answered with an error; the code is Clerk's own (`resource_not_found`, …), or
     /// `http_<status>` when the body carried none.
-    Api(String),
+    Api(Box<str>),
 }
 
 impl ErrorKind {
@@ -89,6 +92,7 @@ impl ErrorKind {
             ErrorKind::Timeout => "timeout",
             ErrorKind::Aborted => "aborted",
             ErrorKind::InvalidResponse => "invalid_response",
+            ErrorKind::UnexpectedRedirect => "unexpected_redirect",
             ErrorKind::Api(code) => code,
         }
     }
@@ -100,7 +104,7 @@ pub struct ClerkErrorEntry {
     pub message: String,
     pub long_message: Option<String>,
     pub code: String,
-    pub meta: Option<super::json::Value>,
+    pub meta: Option<serde_json::Value>,
 }
 
 /// A failure, before it is tied to the operation that met it.
@@ -111,12 +115,15 @@ pub struct Error {
     pub reason: String,
     /// HTTP status, when a response arrived.
     pub status: Option<u16>,
-    pub clerk_trace_id: Option<String>,
+    pub clerk_trace_id: Option<Box<str>>,
     /// Seconds, from `Retry-After`.
-    pub retry_after: Option<u32>,
-    pub errors: Vec<ClerkErrorEntry>,
+    pub retry_after: Option<u64>,
+    pub errors: Box<[ClerkErrorEntry]>,
     /// How many requests were sent for this operation (0 when refused before sending).
     pub attempts: u32,
+    /// A write that may or may not have been applied: it timed out, or its connection dropped,
+    /// after the body was sent.
+    pub outcome_unknown: bool,
 }
 
 impl Error {
@@ -127,8 +134,9 @@ impl Error {
             status: None,
             clerk_trace_id: None,
             retry_after: None,
-            errors: Vec::new(),
+            errors: Box::default(),
             attempts: 0,
+            outcome_unknown: false,
         }
     }
 
@@ -156,9 +164,9 @@ impl Error {
 }
 
 /// Quotes text for a message as a JSON string: control characters escaped, so a value cannot
-/// forge lines in a log. (`{:?}` would do too, but pulls Unicode tables into the wasm.)
+/// forge lines in a log.
 pub fn quoted(text: &str) -> String {
-    super::json::quoted(text)
+    serde_json::Value::from(text).to_string()
 }
 
 /// A number for a message, without pulling float formatting into the wasm.

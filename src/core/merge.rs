@@ -6,7 +6,9 @@
 //! tests check every patch against.
 
 use super::error::{quoted, Error};
-use super::json::{Map, Value};
+use serde_json::Value;
+
+use super::Map;
 
 /// Applies a merge patch to `target` exactly as Clerk does.
 pub fn apply_merge_patch(target: &mut Map, patch: &Map) {
@@ -87,7 +89,7 @@ fn replacement_patch(stored: Option<&Value>, value: &Value) -> Value {
             let mut patch = Map::new();
             for stale in stored_object
                 .keys()
-                .filter(|k| !value_object.contains_key(k))
+                .filter(|k| !value_object.contains_key(k.as_str()))
             {
                 patch.insert(stale.clone(), Value::Null);
             }

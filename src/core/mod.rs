@@ -3,16 +3,19 @@
 pub mod cache;
 pub mod config;
 pub mod error;
-pub mod json;
 pub mod limiter;
 pub mod merge;
 pub mod options;
 pub mod plan;
 pub mod response;
 pub mod retry;
+pub mod retry_after;
 pub mod validate;
 
 pub use error::{Error, ErrorKind, Operation};
+
+/// A JSON object with its members in the order they were given (serde_json's `preserve_order`).
+pub type Map = serde_json::Map<String, serde_json::Value>;
 
 /// Which of a user's three metadata fields an operation works on.
 ///
@@ -48,16 +51,17 @@ impl MetadataKind {
 
 #[cfg(test)]
 pub(crate) mod test_support {
-    use super::json::{self, Map, Value};
+    use super::Map;
+    use serde_json::Value;
 
-    /// A `json!(...)` literal as a core value (through its text, so numbers keep serde's form).
-    pub fn value(literal: serde_json::Value) -> Value {
-        json::parse(&literal.to_string()).unwrap_or_default()
+    /// A `json!(...)` literal, as the core's value type.
+    pub fn value(literal: Value) -> Value {
+        literal
     }
 
     /// The map inside a `json!({...})` literal.
-    pub fn object(literal: serde_json::Value) -> Map {
-        match value(literal) {
+    pub fn object(literal: Value) -> Map {
+        match literal {
             Value::Object(object) => object,
             _ => Map::new(),
         }

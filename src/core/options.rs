@@ -1,5 +1,7 @@
 //! Client options: defaults and checks, from values already read off the JS options object.
 
+use serde::Deserialize;
+
 use super::cache::Cache;
 use super::config::{Config, Host};
 use super::error::{number_text, Error};
@@ -15,20 +17,50 @@ pub const MAX_TIMER_MS: f64 = 2_147_483_647.0;
 /// The default per-request timeout.
 pub const DEFAULT_TIMEOUT_MS: f64 = 10_000.0;
 
-/// One rate-limit bucket as given: absent (Clerk's limit), `false` (off), or a window.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+/// One rate-limit bucket as given: `true` (Clerk's limit), `false` (off), or a window.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(untagged, expecting = "false or { requests, windowMs }")]
 pub enum LimitOption {
-    #[default]
-    Clerk,
-    Off,
-    Custom {
+    Flag(bool),
+    #[serde(rename_all = "camelCase")]
+    Window {
         requests: f64,
         window_ms: f64,
     },
 }
 
-/// The options object, field by field, before any check.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// `rateLimit`: `false` turns both buckets off; an object tunes each.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(untagged, expecting = "false or { userWrites, instance }")]
+pub enum RateLimitOption {
+    Flag(bool),
+    #[serde(rename_all = "camelCase")]
+    Limits {
+        #[serde(default)]
+        user_writes: Option<LimitOption>,
+        #[serde(default)]
+        instance: Option<LimitOption>,
+    },
+}
+
+/// `cache`: `false` (the default) or `{ ttlMs, maxUsers }`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(untagged, expecting = "false or { ttlMs, maxUsers }")]
+pub enum CacheOption {
+    Flag(bool),
+    #[serde(rename_all = "camelCase")]
+    Settings {
+        #[serde(default)]
+        ttl_ms: Option<f64>,
+        #[serde(default)]
+        max_users: Option<f64>,
+    },
+}
+
+/// The options object as given (the documented `ClerkMetadataClientOptions`), before any check.
+/// The host-only members (`fetch`, `limiter`) are read by the bindings.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct RawOptions {
     pub secret_key: Option<String>,
     pub api_url: Option<String>,
@@ -38,11 +70,11 @@ pub struct RawOptions {
     pub max_retry_after_ms: Option<f64>,
     pub retry_base_delay_ms: Option<f64>,
     pub max_metadata_bytes: Option<f64>,
-    pub dangerously_allow_browser: bool,
-    pub user_writes: LimitOption,
-    pub instance: LimitOption,
-    /// `Some((ttlMs, maxUsers))` turns the read cache on; absent members take the defaults.
-    pub cache: Option<(Option<f64>, Option<f64>)>,
+    pub dangerously_allow_browser: Option<bool>,
+    pub retry_unknown_writes: Option<bool>,
+    pub write_settle_ms: Option<f64>,
+    pub rate_limit: Option<RateLimitOption>,
+    pub cache: Option<CacheOption>,
 }
 
 /// Everything a client runs with.
@@ -95,14 +127,14 @@ fn whole(value: f64, name: &str, min: f64, max: f64) -> Result<f64, Error> {
     }
 }
 
-fn window(given: LimitOption, clerk: Window, name: &str) -> Result<Option<Window>, Error> {
+fn window(given: Option<LimitOption>, clerk: Window, name: &str) -> Result<Option<Window>, Error> {
     match given {
-        LimitOption::Clerk => Ok(Some(clerk)),
-        LimitOption::Off => Ok(None),
-        LimitOption::Custom {
+        None | Some(LimitOption::Flag(true)) => Ok(Some(clerk)),
+        Some(LimitOption::Flag(false)) => Ok(None),
+        Some(LimitOption::Window {
             requests,
             window_ms,
-        } => Ok(Some(Window {
+        }) => Ok(Some(Window {
             requests: whole(requests, &format!("rateLimit.{name}.requests"), 1.0, 1e6)? as u32,
             window_ms: milliseconds(
                 Some(window_ms),
@@ -138,6 +170,13 @@ impl RawOptions {
                 true,
             )?,
             deadline_ms: milliseconds(self.deadline_ms, "deadlineMs", defaults.deadline_ms, false)?,
+            retry_unknown_writes: self.retry_unknown_writes.unwrap_or(false),
+            write_settle_ms: milliseconds(
+                self.write_settle_ms,
+                "writeSettleMs",
+                defaults.write_settle_ms,
+                true,
+            )?,
         };
         let timeout_ms = milliseconds(self.timeout_ms, "timeoutMs", DEFAULT_TIMEOUT_MS, false)?;
         if timeout_ms > MAX_TIMER_MS {
@@ -154,7 +193,7 @@ impl RawOptions {
         };
         let host = Host {
             browser_like,
-            allow_browser: self.dangerously_allow_browser,
+            allow_browser: self.dangerously_allow_browser.unwrap_or(false),
         };
         let config = Config::new(self.secret_key.as_deref(), self.api_url.as_deref(), host);
         let live = config.as_ref().is_ok_and(|c| c.secret_key.is_live());
@@ -163,13 +202,27 @@ impl RawOptions {
         } else {
             CLERK_INSTANCE_TEST
         };
+        let (user_writes, instance) = match self.rate_limit {
+            None | Some(RateLimitOption::Flag(true)) => (None, None),
+            Some(RateLimitOption::Flag(false)) => (
+                Some(LimitOption::Flag(false)),
+                Some(LimitOption::Flag(false)),
+            ),
+            Some(RateLimitOption::Limits {
+                user_writes,
+                instance,
+            }) => (user_writes, instance),
+        };
         let limiter = RateLimiter::new(
-            window(self.user_writes, CLERK_USER_WRITES, "userWrites")?,
-            window(self.instance, instance_default, "instance")?,
+            window(user_writes, CLERK_USER_WRITES, "userWrites")?,
+            window(instance, instance_default, "instance")?,
         );
         let cache = match self.cache {
-            None => Cache::new(0.0, 1),
-            Some((ttl_ms, max_users)) => Cache::new(
+            None | Some(CacheOption::Flag(false)) => Cache::new(0.0, 1),
+            Some(CacheOption::Flag(true)) => {
+                Cache::new(DEFAULT_CACHE_TTL_MS, DEFAULT_CACHE_MAX_USERS as usize)
+            }
+            Some(CacheOption::Settings { ttl_ms, max_users }) => Cache::new(
                 milliseconds(ttl_ms, "cache.ttlMs", DEFAULT_CACHE_TTL_MS, false)?,
                 whole(
                     max_users.unwrap_or(DEFAULT_CACHE_MAX_USERS),
@@ -194,8 +247,43 @@ impl RawOptions {
 mod tests {
     use super::*;
     use crate::core::limiter::Acquire;
+    use serde_json::json;
 
     const KEY: &str = "sk_test_abcdefghijklmnopqrstuvwxyz";
+
+    /// The options as JS would pass them: the same `Deserialize` the bindings use.
+    fn from_json(value: serde_json::Value) -> RawOptions {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn the_documented_shape_deserializes() {
+        let raw = from_json(json!({
+            "secretKey": KEY,
+            "timeoutMs": 500,
+            "rateLimit": false,
+            "cache": {"ttlMs": 1000},
+            "retryUnknownWrites": true,
+            "fetch": "ignored: read by the bindings"
+        }));
+        assert_eq!(raw.timeout_ms, Some(500.0));
+        assert_eq!(raw.rate_limit, Some(RateLimitOption::Flag(false)));
+        let settings = raw.settle(false).unwrap();
+        assert!(settings.limiter.is_off());
+        assert!(settings.cache.is_enabled());
+        assert!(settings.retry.retry_unknown_writes);
+        for bad in [
+            json!({"timeoutMs": "10"}),
+            json!({"rateLimit": "yes"}),
+            json!({"cache": 5}),
+            json!({"rateLimit": {"instance": {"requests": 1}}}),
+        ] {
+            assert!(
+                serde_json::from_value::<RawOptions>(bad.clone()).is_err(),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn defaults_are_clerks() {
@@ -259,13 +347,7 @@ mod tests {
                 "options.maxMetadataBytes",
             ),
             (
-                RawOptions {
-                    user_writes: LimitOption::Custom {
-                        requests: 0.0,
-                        window_ms: 10.0,
-                    },
-                    ..RawOptions::default()
-                },
+                from_json(json!({"rateLimit": {"userWrites": {"requests": 0, "windowMs": 10}}})),
                 "options.rateLimit.userWrites.requests",
             ),
         ] {
@@ -292,15 +374,10 @@ mod tests {
 
     #[test]
     fn limits_can_be_switched_off_or_tuned() {
-        let raw = RawOptions {
-            secret_key: Some(KEY.into()),
-            user_writes: LimitOption::Custom {
-                requests: 2.0,
-                window_ms: 100.0,
-            },
-            instance: LimitOption::Off,
-            ..RawOptions::default()
-        };
+        let raw = from_json(json!({
+            "secretKey": KEY,
+            "rateLimit": {"userWrites": {"requests": 2, "windowMs": 100}, "instance": false}
+        }));
         let mut limiter = raw.settle(false).unwrap().limiter;
         let granted = |answer: Acquire| matches!(answer, Acquire::Granted(_));
         assert!(granted(limiter.try_acquire(0.0, "u", true, None)));

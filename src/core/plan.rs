@@ -4,8 +4,10 @@
 //! members are `public_metadata`, `private_metadata` and `unsafe_metadata`, each an object.
 
 use super::error::Error;
-use super::json::{Map, Value};
+use serde_json::Value;
+
 use super::validate;
+use super::Map;
 use super::MetadataKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,17 +1,25 @@
 //! What came back: Clerk's user object on success, Clerk's error body otherwise.
 //!
 //! A non-2xx status is data here; this module is the one place that turns it into an [`Error`].
+//! Metadata is kept as raw JSON slices of Clerk's body ([`RawValue`]): handed on untouched, key
+//! order and number text survive, and the host parses it once with `JSON.parse`.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use serde_json::value::RawValue;
+use serde_json::Value;
 
 use super::cache::UserFields;
 use super::error::{ClerkErrorEntry, Error, ErrorKind};
-use super::json::{self, Map, Value};
-use super::MetadataKind;
+use super::retry_after;
+use super::{Map, MetadataKind};
 
 /// Responses larger than this are refused: a Clerk user object is a few kilobytes.
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
 /// The parts of an HTTP response the core looks at, filled in by the transport.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct HttpResponse {
     pub status: u16,
     pub content_type: Option<String>,
@@ -21,6 +29,8 @@ pub struct HttpResponse {
     pub body: String,
     /// Requests sent to get this response (retries included), copied into any error.
     pub attempts: u32,
+    /// The host's clock when the answer arrived, for `Retry-After` dates.
+    pub received_at_ms: f64,
 }
 
 impl HttpResponse {
@@ -33,6 +43,19 @@ impl HttpResponse {
             let media = ct.split(';').next().unwrap_or("").trim();
             media.eq_ignore_ascii_case("application/json") || media.ends_with("+json")
         })
+    }
+
+    fn invalid(&self, why: impl std::fmt::Display) -> Error {
+        let mut error = Error::new(
+            ErrorKind::InvalidResponse,
+            format!(
+                "unexpected response from Clerk (HTTP {}): {why}",
+                self.status
+            ),
+        );
+        error.status = Some(self.status);
+        error.attempts = self.attempts;
+        error
     }
 }
 
@@ -48,20 +71,8 @@ pub fn user_fields(response: &HttpResponse, required: MetadataKind) -> Result<Us
     if !response.is_success() {
         return Err(api_error(response));
     }
-    let invalid = |why: String| {
-        let mut error = Error::new(
-            ErrorKind::InvalidResponse,
-            format!(
-                "unexpected response from Clerk (HTTP {}): {why}",
-                response.status
-            ),
-        );
-        error.status = Some(response.status);
-        error.attempts = response.attempts;
-        error
-    };
     if !response.is_json() {
-        return Err(invalid(format!(
+        return Err(response.invalid(format_args!(
             "expected application/json, got {}",
             response
                 .content_type
@@ -70,20 +81,18 @@ pub fn user_fields(response: &HttpResponse, required: MetadataKind) -> Result<Us
         )));
     }
     if response.body.trim().is_empty() {
-        return Err(invalid("the body is empty".into()));
+        return Err(response.invalid("the body is empty"));
     }
-    // Only the three metadata fields are kept, as raw text: every other member is checked and
-    // skipped without being built, and the metadata is handed on untouched, so key order and
-    // exact number text survive and the JS side parses it once with `JSON.parse`.
-    let members = json::object_members(&response.body)
-        .map_err(|e| invalid(format!("the body is not a JSON user object ({e})")))?;
+    // Every member is checked (strict JSON, valid Unicode, nesting within serde_json's limit)
+    // but kept as a raw slice; a key sent twice reads as JSON.parse reads it: the last one wins.
+    let user: HashMap<Cow<str>, &RawValue> =
+        serde_json::from_str(&response.body).map_err(|error| {
+            response.invalid(format_args!("the body is not a JSON user object ({error})"))
+        })?;
     let object = |kind: MetadataKind| {
-        members
-            .iter()
-            .rev()
-            .find(|(key, _)| key == kind.field())
-            .map(|(_, raw)| *raw)
-            .filter(|raw| raw.starts_with('{'))
+        user.get(kind.field())
+            .map(|raw| raw.get())
+            .filter(|text| text.starts_with('{'))
             .map(str::to_owned)
     };
     let fields = UserFields {
@@ -92,15 +101,12 @@ pub fn user_fields(response: &HttpResponse, required: MetadataKind) -> Result<Us
         unsafe_: object(MetadataKind::Unsafe),
     };
     if fields.get(required).is_none() {
-        return Err(invalid(format!(
-            "the user has no {} object",
-            required.field()
-        )));
+        return Err(response.invalid(format_args!("the user has no {} object", required.field())));
     }
     Ok(fields)
 }
 
-fn not_an_object(error: json::ParseError) -> Error {
+fn not_an_object(error: serde_json::Error) -> Error {
     Error::new(
         ErrorKind::InvalidResponse,
         format!("unexpected response from Clerk: metadata is not a JSON object ({error})"),
@@ -109,50 +115,28 @@ fn not_an_object(error: json::ParseError) -> Error {
 
 /// Parses raw metadata (an object) into a map, to build a patch from its keys.
 pub fn members(raw: &str) -> Result<Map, Error> {
-    match json::parse(raw).map_err(not_an_object)? {
-        Value::Object(object) => Ok(object),
-        _ => Err(not_an_object(json::ParseError {
-            offset: 0,
-            reason: "expected an object",
-        })),
-    }
+    serde_json::from_str(raw).map_err(not_an_object)
 }
 
 /// One top-level member of raw metadata, as raw JSON text, without building the others.
 /// A key sent twice is read as JSON.parse reads it: the last one wins.
 pub fn member<'a>(raw: &'a str, key: &str) -> Result<Option<&'a str>, Error> {
-    let members = json::object_members(raw).map_err(not_an_object)?;
-    Ok(members
-        .into_iter()
-        .rev()
-        .find(|(name, _)| name == key)
-        .map(|(_, value)| value))
+    let members: HashMap<String, &'a RawValue> =
+        serde_json::from_str(raw).map_err(not_an_object)?;
+    Ok(members.get(key).map(|value| value.get()))
 }
 
 /// Turns a non-2xx response into an error with Clerk's code, trace id and `Retry-After`.
 pub fn api_error(response: &HttpResponse) -> Error {
+    if response.status == 0 || (300..400).contains(&response.status) {
+        return redirect(response);
+    }
     let body = if response.is_json() {
-        json::parse(&response.body).unwrap_or(Value::Null)
+        serde_json::from_str(&response.body).unwrap_or(Value::Null)
     } else {
         Value::Null
     };
-    let text = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_owned);
-    let errors: Vec<ClerkErrorEntry> = body
-        .get("errors")
-        .and_then(Value::as_array)
-        .map(|entries| {
-            entries
-                .iter()
-                .filter(|entry| entry.is_object())
-                .map(|entry| ClerkErrorEntry {
-                    message: text(entry.get("message")).unwrap_or_default(),
-                    long_message: text(entry.get("long_message")),
-                    code: text(entry.get("code")).unwrap_or_default(),
-                    meta: entry.get("meta").filter(|meta| meta.is_object()).cloned(),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let errors = error_entries(&body);
     let first = errors.first();
     let code = first
         .map(|entry| entry.code.clone())
@@ -181,31 +165,55 @@ pub fn api_error(response: &HttpResponse) -> Error {
             ),
         },
     };
-    let mut error = Error::new(ErrorKind::Api(code), reason);
+    let text = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_owned);
+    let mut error = Error::new(ErrorKind::Api(code.into()), reason);
     error.status = Some(response.status);
-    error.clerk_trace_id = text(body.get("clerk_trace_id")).or_else(|| response.cf_ray.clone());
-    error.retry_after = response.retry_after.as_deref().and_then(parse_retry_after);
-    error.errors = errors;
+    error.clerk_trace_id = text(body.get("clerk_trace_id"))
+        .or_else(|| response.cf_ray.clone())
+        .map(String::into_boxed_str);
+    error.retry_after = response
+        .retry_after
+        .as_deref()
+        .and_then(|raw| retry_after::seconds(raw, response.received_at_ms));
+    error.errors = errors.into_boxed_slice();
     error.attempts = response.attempts;
     error
 }
 
-/// `Retry-After` in seconds. Clerk sends whole seconds; a fraction rounds up, an HTTP date is
-/// ignored (no clock to compare it with here), and a negative or absurd value is dropped.
-pub fn parse_retry_after(raw: &str) -> Option<u32> {
-    // Parsed by hand: `f64::from_str` brings 12 KB of tables into the wasm for this one header.
-    let (whole, fraction) = match raw.trim().split_once('.') {
-        Some((whole, fraction)) => (whole, Some(fraction)),
-        None => (raw.trim(), None),
+/// Clerk's `errors` entries, as far as they have the documented shape.
+fn error_entries(body: &Value) -> Vec<ClerkErrorEntry> {
+    let text = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_owned);
+    let Some(entries) = body.get("errors").and_then(Value::as_array) else {
+        return Vec::new();
     };
-    let all_digits = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
-    if !all_digits(whole) || fraction.is_some_and(|f| !all_digits(f)) || whole.len() > 6 {
-        return None;
-    }
-    let seconds: u32 = whole.parse().ok()?;
-    let rounds_up = fraction.is_some_and(|f| f.bytes().any(|b| b != b'0'));
-    let seconds = seconds + u32::from(rounds_up);
-    (seconds <= 86_400).then_some(seconds)
+    entries
+        .iter()
+        .filter(|entry| entry.is_object())
+        .map(|entry| ClerkErrorEntry {
+            message: text(entry.get("message")).unwrap_or_default(),
+            long_message: text(entry.get("long_message")),
+            code: text(entry.get("code")).unwrap_or_default(),
+            meta: entry.get("meta").filter(|meta| meta.is_object()).cloned(),
+        })
+        .collect()
+}
+
+/// A 3xx, or a browser's opaque redirect (status 0): refused, never followed.
+pub fn redirect(response: &HttpResponse) -> Error {
+    let status = if response.status == 0 {
+        "a redirect".to_owned()
+    } else {
+        format!("HTTP {}", response.status)
+    };
+    let mut error = Error::new(
+        ErrorKind::UnexpectedRedirect,
+        format!(
+            "Clerk's API URL answered with {status}; redirects are never followed, so nothing was sent on (check CLERK_API_URL)"
+        ),
+    );
+    error.status = Some(response.status);
+    error.attempts = response.attempts;
+    error
 }
 
 #[cfg(test)]
@@ -356,17 +364,46 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_parsing() {
-        assert_eq!(parse_retry_after("3"), Some(3));
-        assert_eq!(parse_retry_after(" 1.2 "), Some(2));
-        assert_eq!(parse_retry_after("0"), Some(0));
-        assert_eq!(parse_retry_after("-1"), None);
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
-        assert_eq!(parse_retry_after("NaN"), None);
-        assert_eq!(parse_retry_after("1e9"), None);
-        assert_eq!(parse_retry_after("2.0"), Some(2));
-        assert_eq!(parse_retry_after("86401"), None);
-        assert_eq!(parse_retry_after("+1"), None);
-        assert_eq!(parse_retry_after(""), None);
+    fn redirects_are_refused_with_their_status() {
+        for status in [0, 301, 302, 303, 307, 308] {
+            let error = api_error(&HttpResponse {
+                status,
+                ..HttpResponse::default()
+            });
+            assert_eq!(error.code(), "unexpected_redirect");
+            assert_eq!(error.status, Some(status));
+        }
+    }
+
+    #[test]
+    fn duplicate_keys_read_as_json_parse_does() {
+        assert_eq!(member(r#"{"a":1,"a":2}"#, "a").unwrap(), Some("2"));
+        let body = r#"{"public_metadata":{"stale":1},"public_metadata":{"a":1}}"#;
+        let fields = user_fields(&json(200, body), MetadataKind::Public).unwrap();
+        assert_eq!(fields.get(MetadataKind::Public), Some(r#"{"a":1}"#));
+    }
+
+    #[test]
+    fn deep_nesting_is_handed_on_without_recursion() {
+        // Kept as a raw slice, a deeply nested member costs no stack here; the body limit
+        // bounds it, and the host's JSON.parse reads it.
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let body = format!(r#"{{"x":{deep},"public_metadata":{{"a":{deep}}}}}"#);
+        let fields = user_fields(&json(200, &body), MetadataKind::Public).unwrap();
+        assert_eq!(
+            fields.get(MetadataKind::Public).map(str::len),
+            Some(200_006)
+        );
+    }
+
+    #[test]
+    fn escapes_are_handed_on_untouched_for_json_parse() {
+        // The host's JSON.parse reads the slice exactly as it would read Clerk's whole body,
+        // lone surrogates included.
+        for metadata in [r#"{"s":"\ud83d\ude00"}"#, r#"{"a":"\udc00x"}"#] {
+            let body = format!(r#"{{"first_name":"\ud800","public_metadata":{metadata}}}"#);
+            let fields = user_fields(&json(200, &body), MetadataKind::Public).unwrap();
+            assert_eq!(fields.get(MetadataKind::Public), Some(metadata));
+        }
     }
 }

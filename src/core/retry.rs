@@ -8,7 +8,10 @@
 //!   repeat is that it can overwrite a write another client made to the *same keys* in between,
 //!   which a lost response would make ambiguous anyway.
 //!
-//! So the decision depends on the failure, not the method.
+//! A repeat is safe, but not always harmless to ordering: a write whose outcome is unknown (it
+//! timed out, or its connection dropped after the body was sent) may still be applied after a
+//! later write. Such a write is not retried unless the caller opts in, and then only after the
+//! settle time, when the first request can no longer land (see `RetryPolicy::write_settle_ms`).
 
 use super::error::{Error, ErrorKind};
 
@@ -25,6 +28,11 @@ pub struct RetryPolicy {
     pub max_retry_after_ms: f64,
     /// The whole operation, retries and waits included, ends by then.
     pub deadline_ms: f64,
+    /// Whether a write whose outcome is unknown is sent again (after the settle time).
+    pub retry_unknown_writes: bool,
+    /// How long after an unknown write's connection was closed it is assumed unable to land:
+    /// this client's next write to that user waits until then.
+    pub write_settle_ms: f64,
 }
 
 impl Default for RetryPolicy {
@@ -35,6 +43,8 @@ impl Default for RetryPolicy {
             max_delay_ms: 5_000.0,
             max_retry_after_ms: 15_000.0,
             deadline_ms: 60_000.0,
+            retry_unknown_writes: false,
+            write_settle_ms: 10_000.0,
         }
     }
 }
@@ -64,12 +74,15 @@ impl RetryPolicy {
         elapsed_ms: f64,
         random: f64,
     ) -> Decision {
-        if attempts_made >= self.max_attempts || !is_transient(error) {
+        if attempts_made >= self.max_attempts
+            || !is_transient(error)
+            || (error.outcome_unknown && !self.retry_unknown_writes)
+        {
             return Decision::GiveUp;
         }
         let delay_ms = match (error.status, error.retry_after) {
-            (Some(429), Some(seconds)) => {
-                let wait = f64::from(seconds) * 1000.0;
+            (Some(429 | 503), Some(seconds)) => {
+                let wait = seconds as f64 * 1000.0;
                 if wait > self.max_retry_after_ms {
                     return Decision::GiveUp;
                 }
@@ -79,7 +92,12 @@ impl RetryPolicy {
                 let exponent = attempts_made.saturating_sub(1).min(30);
                 let ceiling =
                     (self.base_delay_ms * f64::from(1u32 << exponent)).min(self.max_delay_ms);
-                ceiling * random.clamp(0.0, 1.0)
+                let jittered = ceiling * random.clamp(0.0, 1.0);
+                if error.outcome_unknown {
+                    jittered.max(self.write_settle_ms)
+                } else {
+                    jittered
+                }
             }
         };
         if elapsed_ms + delay_ms >= self.deadline_ms {
@@ -93,8 +111,8 @@ impl RetryPolicy {
 mod tests {
     use super::*;
 
-    fn api(status: u16, retry_after: Option<u32>) -> Error {
-        let mut error = Error::new(ErrorKind::Api(format!("http_{status}")), "x");
+    fn api(status: u16, retry_after: Option<u64>) -> Error {
+        let mut error = Error::new(ErrorKind::Api(format!("http_{status}").into()), "x");
         error.status = Some(status);
         error.retry_after = retry_after;
         error
@@ -197,5 +215,30 @@ mod tests {
             policy.decide(1, &api(429, Some(1)), -100.0, 0.1),
             Decision::Retry { .. }
         ));
+    }
+
+    #[test]
+    fn unknown_write_outcomes_are_retried_only_on_request_and_after_the_settle_time() {
+        let mut unknown = Error::new(ErrorKind::Timeout, "slow");
+        unknown.outcome_unknown = true;
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.decide(1, &unknown, 0.0, 0.5), Decision::GiveUp);
+        let opted_in = RetryPolicy {
+            retry_unknown_writes: true,
+            write_settle_ms: 1500.0,
+            ..RetryPolicy::default()
+        };
+        assert_eq!(
+            opted_in.decide(1, &unknown, 0.0, 0.5),
+            Decision::Retry { delay_ms: 1500.0 }
+        );
+    }
+
+    #[test]
+    fn a_503_with_retry_after_waits_for_it() {
+        assert_eq!(
+            RetryPolicy::default().decide(1, &api(503, Some(1)), 0.0, 0.1),
+            Decision::Retry { delay_ms: 1000.0 }
+        );
     }
 }

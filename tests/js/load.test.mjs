@@ -123,6 +123,10 @@ test(`${OPERATIONS} mixed operations over ${USERS} users under injected faults e
         retryBaseDelayMs: 2,
         deadlineMs: 120_000,
         rateLimit: { userWrites: limit, instance: false },
+        // Resets cut writes whose outcome is then unknown; this server applies a write when it
+        // arrives or never, so nothing can land late and a retry at once is safe here.
+        retryUnknownWrites: true,
+        writeSettleMs: 0,
       });
       const call = {
         merge: (a) => client.mergeUserPublicMetadata(...a),

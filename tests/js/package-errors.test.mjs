@@ -32,6 +32,7 @@ describe("ClerkMetadataError", () => {
       status: 404,
       errors: [],
       attempts: 1,
+      outcomeUnknown: false,
     });
     assert.equal(String(e), "ClerkMetadataError: Failed to get user metadata: x");
   });

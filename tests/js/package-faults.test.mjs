@@ -182,7 +182,7 @@ describe("429 and Retry-After", () => {
 });
 
 describe("broken connections and bodies", () => {
-  test("reset: retried (GET and PATCH); persistent → network_error after 3 attempts", async () => {
+  test("reset: a GET is retried; a PATCH's outcome is unknown (retried only on request); persistent → network_error after 3 attempts", async () => {
     await withServer(seed, async (s) => {
       const c = clientFor(s);
       s.injectFault({ fault: { kind: "reset" } });
@@ -191,7 +191,14 @@ describe("broken connections and bodies", () => {
 
       s.clearRequests();
       s.injectFault({ fault: { kind: "reset" }, method: "PATCH" });
-      await c.mergeUserPublicMetadata("user_1", { after: "reset" });
+      const unknown = await rejection(clientFor(s, { writeSettleMs: 0 }).mergeUserPublicMetadata("user_1", { after: "reset" }));
+      assertClerkError(unknown, { code: "network_error", attempts: 1, message: /outcome is unknown/ });
+      assert.equal(unknown.outcomeUnknown, true);
+      assert.deepEqual(sent(s), [PATCH]);
+
+      s.clearRequests();
+      s.injectFault({ fault: { kind: "reset" }, method: "PATCH" });
+      await clientFor(s, { retryUnknownWrites: true, writeSettleMs: 0 }).mergeUserPublicMetadata("user_1", { after: "reset" });
       assert.deepEqual(sent(s), [PATCH, PATCH]);
       assert.equal(s.getUser("user_1").public_metadata.after, "reset");
 
@@ -298,7 +305,7 @@ describe("timeouts and aborts", () => {
       assertClerkError(err, { code: "timeout", status: undefined, attempts: 1, message: /^Failed to get user metadata: .*200 ms/ });
 
       s.clearRequests();
-      const c = clientFor(s, { timeoutMs: 500, maxRetries: 1 });
+      const c = clientFor(s, { timeoutMs: 500, maxRetries: 1, retryUnknownWrites: true, writeSettleMs: 0 });
       s.injectFault({ fault: { kind: "delay", ms: 3000 }, times: 2 });
       err = await rejection(c.clearUserPublicMetadata("user_1"));
       assertClerkError(err, { code: "timeout", attempts: 2, operation: "clear", message: /\(after 2 attempts\)$/ });

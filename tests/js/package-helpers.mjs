@@ -135,7 +135,9 @@ export function spyPackageTimers() {
   const realClear = globalThis.clearTimeout;
   const timers = [];
   globalThis.setTimeout = function (callback, ms, ...rest) {
-    if (!/\/dist\/index\.(mjs|cjs)/.test(new Error().stack ?? "") || /^requestTimeouts?$/.test(callback?.name ?? "")) {
+    // Each request's own timeout timer is a wasm-bindgen closure (named "real"); the package's
+    // waits (backoff, Retry-After, the rate limiter) are promise resolvers. Only waits are spied.
+    if (!/\/dist\/index\.(mjs|cjs)/.test(new Error().stack ?? "") || callback?.name === "real") {
       return realSet.call(this, callback, ms, ...rest);
     }
     const t = { ms, fired: false, cleared: false, handle: undefined };

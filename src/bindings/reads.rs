@@ -1,0 +1,136 @@
+//! Reads: from the cache when fresh, else from one request that concurrent readers of the same
+//! user share (single flight), unless a write to that user started after that request did.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Function, Promise};
+use wasm_bindgen::prelude::*;
+use web_sys::AbortSignal;
+
+use super::Client;
+use crate::core::cache::{Stamp, UserFields};
+use crate::core::plan::RequestPlan;
+use crate::core::response;
+use crate::core::{Error, ErrorKind, MetadataKind};
+use crate::exchange::aborted;
+use crate::wait::{deferred, now, settled};
+
+/// One shared read: when it began, a promise settled when it is done, and its result.
+#[derive(Clone)]
+pub struct Flight {
+    stamp: Stamp,
+    done: Promise,
+    finish: Function,
+    result: Rc<RefCell<Option<Result<UserFields, Error>>>>,
+}
+
+/// Raw JSON text from Clerk handed to the host's `JSON.parse`: one native parse, numbers and key
+/// order exactly as sent, and `__proto__` keys land as own data properties.
+pub fn parse(text: &str) -> Result<JsValue, Error> {
+    js_sys::JSON::parse(text).map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidResponse,
+            "unexpected response from Clerk: metadata could not be parsed",
+        )
+    })
+}
+
+/// One field's raw JSON of a read result (`{}` when that field was not an object).
+fn field_of(result: &Result<UserFields, Error>, kind: MetadataKind) -> Result<String, Error> {
+    match result {
+        Ok(fields) => Ok(fields.get(kind).unwrap_or("{}").to_owned()),
+        Err(error) => Err(error.clone()),
+    }
+}
+
+impl Client {
+    /// One metadata field of a user, as raw JSON text.
+    pub(super) async fn read(
+        &self,
+        plan: &RequestPlan,
+        kind: MetadataKind,
+        signal: Option<&AbortSignal>,
+    ) -> Result<String, Error> {
+        let user_id = &plan.user_id;
+        let cached = {
+            let cache = self.cache.borrow();
+            let at = if cache.is_enabled() { now() } else { 0.0 };
+            cache
+                .get(user_id, at)
+                .and_then(|f| f.get(kind))
+                .map(str::to_owned)
+        };
+        if let Some(metadata) = cached {
+            return Ok(metadata);
+        }
+        let shared = self.flights.borrow().get(user_id).cloned();
+        if let Some(flight) = shared.filter(|f| self.cache.borrow().may_share(user_id, f.stamp)) {
+            // Joining is waiting: this caller's own signal still ends its wait.
+            if !settled(&flight.done, signal).await {
+                return Err(aborted());
+            }
+            match &*flight.result.borrow() {
+                // Another caller's abort is not this caller's: read on its own.
+                Some(Err(error)) if error.kind == ErrorKind::Aborted => {}
+                Some(result) => return field_of(result, kind),
+                None => {}
+            }
+        }
+        self.lead_read(plan, kind, signal).await
+    }
+
+    /// Sends the read that others may join, and stores its answer in the cache.
+    async fn lead_read(
+        &self,
+        plan: &RequestPlan,
+        kind: MetadataKind,
+        signal: Option<&AbortSignal>,
+    ) -> Result<String, Error> {
+        let stamp = self.cache.borrow_mut().begin_read();
+        let (done, finish) = deferred();
+        let flight = Flight {
+            stamp,
+            done,
+            finish,
+            result: Rc::new(RefCell::new(None)),
+        };
+        self.flights
+            .borrow_mut()
+            .insert(plan.user_id.clone(), flight.clone());
+        let outcome = match self.config() {
+            Ok(config) => self
+                .transport
+                .execute(config, plan, signal)
+                .await
+                .map_err(|failed| failed.error),
+            Err(error) => Err(error),
+        }
+        .and_then(|answer| response::user_fields(&answer, kind));
+        {
+            let mut cache = self.cache.borrow_mut();
+            if let Ok(fields) = &outcome {
+                let at = if cache.is_enabled() { now() } else { 0.0 };
+                cache.store(&plan.user_id, stamp, fields.clone(), at);
+            }
+            cache.finish(stamp);
+        }
+        let result = field_of(&outcome, kind);
+        *flight.result.borrow_mut() = Some(outcome);
+        self.end_flight(&plan.user_id, &flight);
+        result
+    }
+
+    /// Takes a finished read out of the flights (unless a newer one replaced it) and wakes the
+    /// callers that joined it.
+    fn end_flight(&self, user_id: &str, flight: &Flight) {
+        let mut flights = self.flights.borrow_mut();
+        if flights
+            .get(user_id)
+            .is_some_and(|f| f.stamp == flight.stamp && Rc::ptr_eq(&f.result, &flight.result))
+        {
+            flights.remove(user_id);
+        }
+        let _ = flight.finish.call0(&JsValue::UNDEFINED);
+    }
+}

@@ -1,0 +1,174 @@
+//! The rate limiter behind one small interface: acquire a slot for a request (a per-user write
+//! slot for a write, an instance slot for every request), then release it when the answer is in.
+//!
+//! The built-in limiter ([`core::limiter::RateLimiter`](crate::core::limiter::RateLimiter)) counts
+//! within this client. A host-side one (the `limiter` option: Convex components, Redis) stands in
+//! for it when Clerk's limits must be shared by many processes; its contract is documented with
+//! `ClerkRateLimiter` in js/client.ts.
+
+use std::cell::RefCell;
+
+use js_sys::{Function, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::AbortSignal;
+
+use crate::core::error::{number_text, Error, ErrorKind};
+use crate::core::limiter::{Acquire, RateLimiter, Ticket};
+use crate::exchange::aborted;
+use crate::wait::{now, sleep, wake_all};
+
+/// What a request asks the limiter for.
+pub struct SlotRequest<'a> {
+    pub user_id: &'a str,
+    pub is_write: bool,
+    /// A retry of a request that already waited its turn once.
+    pub retry: bool,
+    /// When the operation must end (host clock, ms), and its length (for messages).
+    pub deadline_at: f64,
+    pub deadline_ms: f64,
+    pub signal: Option<&'a AbortSignal>,
+}
+
+/// A granted slot, given back with [`Limiter::release`].
+pub enum Slot {
+    Local(Ticket),
+    /// The release function a host limiter returned, if any.
+    Host(Option<Function>),
+}
+
+pub enum Limiter {
+    Local {
+        state: RefCell<RateLimiter>,
+        /// Resolvers of requests waiting for a slot, woken whenever a slot frees.
+        waiting: RefCell<Vec<Function>>,
+    },
+    Host(Object),
+}
+
+impl Limiter {
+    pub fn local(state: RateLimiter) -> Limiter {
+        Limiter::Local {
+            state: RefCell::new(state),
+            waiting: RefCell::new(Vec::new()),
+        }
+    }
+
+    pub async fn acquire(&self, request: &SlotRequest<'_>) -> Result<Slot, Error> {
+        match self {
+            Limiter::Local { state, waiting } => acquire_local(state, waiting, request)
+                .await
+                .map(Slot::Local),
+            Limiter::Host(host) => acquire_host(host, request).await.map(Slot::Host),
+        }
+    }
+
+    /// The answer for `slot` is in (or the request failed): it frees a window from now.
+    pub fn release(&self, slot: Slot) {
+        match (self, slot) {
+            (Limiter::Local { state, waiting }, Slot::Local(ticket)) => {
+                {
+                    let mut state = state.borrow_mut();
+                    let at = if state.is_off() { 0.0 } else { now() };
+                    state.release(ticket, at);
+                }
+                wake_all(waiting);
+            }
+            (Limiter::Host(_), Slot::Host(Some(release))) => {
+                let _ = release.call0(&JsValue::UNDEFINED);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn past_deadline(deadline_ms: f64) -> Error {
+    Error::new(
+        ErrorKind::Timeout,
+        format!(
+            "the rate limiter would wait past the {} ms deadline (deadlineMs)",
+            number_text(deadline_ms)
+        ),
+    )
+}
+
+/// Waits for the built-in limiter; a request that is never sent never holds a slot, and a
+/// user's writes are granted in the order they were made.
+async fn acquire_local(
+    state: &RefCell<RateLimiter>,
+    waiting: &RefCell<Vec<Function>>,
+    request: &SlotRequest<'_>,
+) -> Result<Ticket, Error> {
+    let place = state
+        .borrow_mut()
+        .enqueue(request.user_id, request.is_write, request.retry);
+    let outcome = loop {
+        if request.signal.is_some_and(AbortSignal::aborted) {
+            break Err(aborted());
+        }
+        let answer = {
+            let mut state = state.borrow_mut();
+            let at = if state.is_off() { 0.0 } else { now() };
+            state.try_acquire(at, request.user_id, request.is_write, place)
+        };
+        let until = match answer {
+            Acquire::Granted(ticket) => break Ok(ticket),
+            Acquire::WaitUntil(at) => at,
+            Acquire::WaitForRelease => f64::INFINITY,
+        };
+        // A known wait past the deadline fails now; a wait for a release, once it reaches it.
+        if until > request.deadline_at && (until.is_finite() || now() >= request.deadline_at) {
+            break Err(past_deadline(request.deadline_ms));
+        }
+        let ms = until.min(request.deadline_at) - now();
+        sleep(ms, request.signal, Some(waiting)).await;
+    };
+    if outcome.is_err() {
+        state.borrow_mut().abandon(request.user_id, place);
+    }
+    // The queue moved (granted or given up): whoever is next must look again.
+    if place.is_some() && state.borrow().has_queue(request.user_id) {
+        wake_all(waiting);
+    }
+    outcome
+}
+
+/// Asks a host limiter: `acquire({ userId, write, signal })` resolves (with an optional release
+/// function) when the request may be sent.
+async fn acquire_host(host: &Object, request: &SlotRequest<'_>) -> Result<Option<Function>, Error> {
+    let refused = |why: String| {
+        Error::new(
+            ErrorKind::Network,
+            format!("the rate limiter failed: {why}"),
+        )
+    };
+    let acquire = Reflect::get(host, &"acquire".into())
+        .ok()
+        .and_then(|acquire| acquire.dyn_into::<Function>().ok())
+        .ok_or_else(|| refused("options.limiter has no acquire function".into()))?;
+    let slot = Object::new();
+    let _ = Reflect::set(&slot, &"userId".into(), &request.user_id.into());
+    let _ = Reflect::set(&slot, &"write".into(), &request.is_write.into());
+    if let Some(signal) = request.signal {
+        let _ = Reflect::set(&slot, &"signal".into(), signal);
+    }
+    let pending = acquire
+        .call1(host, &slot)
+        .map(|answer| Promise::resolve(&answer))
+        .map_err(|thrown| refused(describe(&thrown)))?;
+    let answer = JsFuture::from(pending).await;
+    if request.signal.is_some_and(AbortSignal::aborted) {
+        return Err(aborted());
+    }
+    let release = answer.map_err(|thrown| refused(describe(&thrown)))?;
+    Ok(release.dyn_into::<Function>().ok())
+}
+
+fn describe(thrown: &JsValue) -> String {
+    Reflect::get(thrown, &"message".into())
+        .ok()
+        .and_then(|message| message.as_string())
+        .or_else(|| thrown.as_string())
+        .unwrap_or_else(|| "it threw".into())
+}
