@@ -112,7 +112,45 @@ export type Fault =
   /** A response with no body at all (default status 200, content-type application/json). */
   | { kind: "empty-body"; status?: number }
   /** A 200 `application/json` response of exactly `bytes` bytes of valid JSON (size-guard tests). */
-  | { kind: "huge-body"; bytes: number };
+  | { kind: "huge-body"; bytes: number }
+  /**
+   * A request that reached Clerk but lands late. The body is read in full, then the request is
+   * handled `applyAfterMs` after arrival EVEN IF the client has aborted or closed the connection
+   * meanwhile: a write is applied then (and logged in `applied`), with every check (unknown user,
+   * bad body, write limit) made at that moment, as for any write. The answer (for a write that
+   * passes, 200 and the user after it) is sent at `respondAfterMs` (default `applyAfterMs`, never
+   * less) if the connection is still open; `RecordedRequest.status` stays 0 when it is not.
+   * `close()` drops a request that has not been applied yet.
+   */
+  | { kind: "apply-late"; applyAfterMs: number; respondAfterMs?: number }
+  /**
+   * Handle the request normally and at once (a write is applied on arrival), but hold the answer
+   * for `ms` before sending it, so overlapping requests can get their answers out of order.
+   */
+  | { kind: "respond-late"; ms: number }
+  /**
+   * Answer with this redirect status and `Location` header, and an empty body; nothing is applied.
+   * `location` may be any URL (another origin, or another path of this server).
+   */
+  | { kind: "redirect"; status: 301 | 302 | 303 | 307 | 308; location: string }
+  /**
+   * 200 `application/json` headers, then a body that never ends: a small chunk every
+   * `chunkIntervalMs` (default 50) until the client closes the connection (or `close()`), at
+   * which point the writes and their timer stop.
+   */
+  | { kind: "endless-body"; chunkIntervalMs?: number };
+
+/** A write the server committed (it changed the stored state), kept so tests can see when it landed. */
+export interface AppliedWrite {
+  /** Upper-case HTTP method ("PATCH" or "PUT"). */
+  method: string;
+  /** Path without the query string, as in {@link RecordedRequest.path}. */
+  path: string;
+  /** `now()` when the write was applied: its arrival, or later for an `apply-late` fault. */
+  at: number;
+  /** The request body as applied (parsed JSON). */
+  body: JsonObject;
+}
 
 /** When to apply a fault: the first rule (in insertion order) matching method and path is used. */
 export interface FaultRule {
@@ -136,6 +174,11 @@ export interface LocalClerkServer {
   readonly secretKey: string;
   /** Every non-preflight request, in order of full receipt; the same array for the server's life. */
   readonly requests: RecordedRequest[];
+  /**
+   * Every committed write, in the order it was applied; the same array for the server's life.
+   * Emptied by `reset()` (not by `clearRequests()`).
+   */
+  readonly applied: AppliedWrite[];
   /** Create (or replace, with fresh timestamps) a user. Throws on an empty id or a non-object seed field. */
   createUser(id: string, seed?: LocalUserSeed): void;
   /** A deep copy of the user's stored metadata, or undefined if there is no such user. */
@@ -146,15 +189,21 @@ export interface LocalClerkServer {
     | undefined;
   /** Remove a user (later requests for it get 404). No-op for an unknown id. */
   deleteUser(id: string): void;
-  /** Queue a fault rule; rules are consumed in insertion order, the first matching rule wins. */
+  /**
+   * Queue a fault rule; rules are consumed in insertion order, the first matching rule wins.
+   * Throws a RangeError for `times` < 1 and for timings or statuses a fault cannot have.
+   */
   injectFault(rule: FaultRule): void;
   /** Drop every pending fault rule. */
   clearFaults(): void;
   /** Empty `requests` (in place, so held references see it). */
   clearRequests(): void;
-  /** Back to a fresh state: users (replaced by `users`, default none), requests, faults, limiters. */
+  /** Back to a fresh state: users (replaced by `users`, default none), requests, applied, faults, limiters. */
   reset(users?: Record<string, LocalUserSeed>): void;
-  /** Stop listening and destroy every socket, idle keep-alive ones included, so tests exit. */
+  /**
+   * Stop listening and destroy every socket, idle keep-alive ones included, and cancel every
+   * fault timer (late answers, late writes not yet applied, endless bodies), so tests exit.
+   */
   close(): Promise<void>;
 }
 
@@ -229,7 +278,8 @@ function httpServer(parts: Parts, sockets: Set<Socket>): Server {
 /**
  * Start a local Clerk-compatible BAPI server. Resolves once it is listening.
  *
- * Checks run in this order (first failure answers): fault rules → auth (401) → Clerk-API-Version
+ * Checks run in this order (first failure answers): fault rules (an `apply-late` one defers the
+ * rest) → auth (401) → Clerk-API-Version
  * (400) → instance limit (429) → route (404/405) → user exists (404) → body size (413) → JSON
  * parse (400) → body keys (422 form_param_unknown) → field types (422 form_param_value_invalid)
  * → result size (422 form_param_exceeds_allowed_size) → per-user write limit (429) → commit.
@@ -242,7 +292,8 @@ export async function startLocalClerkServer(options: LocalClerkServerOptions = {
   const now = options.now ?? Date.now;
   const limits = createLimits(options.userWriteLimit ?? { requests: 10, windowMs: 10_000 }, options.instanceLimit || false);
   const users = new UserStore(now);
-  const routes = new ClerkRoutes({ users, limits, secretKey, maxMetadataBytes: options.maxMetadataBytes ?? 8192 });
+  const applied: AppliedWrite[] = [];
+  const routes = new ClerkRoutes({ users, limits, secretKey, maxMetadataBytes: options.maxMetadataBytes ?? 8192, applied });
   const faults = new FaultQueue();
   const timers = new FaultTimers();
   const requests: RecordedRequest[] = [];
@@ -258,6 +309,7 @@ export async function startLocalClerkServer(options: LocalClerkServerOptions = {
     port,
     secretKey,
     requests,
+    applied,
     createUser: (id, seed) => users.create(id, seed),
     getUser: (id) => users.snapshot(id),
     deleteUser: (id) => users.delete(id),
@@ -269,6 +321,7 @@ export async function startLocalClerkServer(options: LocalClerkServerOptions = {
     reset(seeds) {
       users.clear();
       requests.length = 0;
+      applied.length = 0;
       faults.clear();
       limits.clear();
       users.seed(seeds);

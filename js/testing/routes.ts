@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { randomBytes } from "node:crypto";
-import type { JsonObject, RecordedRequest } from "../testing.js";
+import type { AppliedWrite, JsonObject, RecordedRequest } from "../testing.js";
 import type { ServerLimits } from "./limits.js";
 import {
   IGNORED_USER_PARAMS, METADATA_FIELDS, STORED_USER_PARAMS, byteLength, cloneJson, isJsonObject, mergePatch, userBody,
@@ -210,6 +210,8 @@ export interface RouterParts {
   limits: ServerLimits;
   secretKey: string;
   maxMetadataBytes: number;
+  /** Every committed write is appended here. */
+  applied: AppliedWrite[];
 }
 
 /** Clerk's three user routes over one store, with its limits. */
@@ -254,8 +256,8 @@ export class ClerkRoutes {
   }
 
   /**
-   * Clerk's answer to a fully received request, handled as of time `t` (limits, timestamps).
-   * Writes that pass every check are committed before this returns.
+   * Clerk's answer to a fully received request, handled at time `t` (arrival, or later for a write
+   * that lands late). Writes that pass every check are committed before this returns.
    */
   answer(rec: RecordedRequest, t: number, tooLarge: boolean): Reply {
     const refused = this.gate(rec, t);
@@ -316,9 +318,10 @@ export class ClerkRoutes {
     return wait === null ? null : tooManyRequests(wait);
   }
 
-  private commit({ user, t }: Write): Reply {
+  private commit({ user, body, rec, t }: Write): Reply {
     this.parts.limits.userWrites?.hit(user.id, t);
     user.updatedAt = t;
+    this.parts.applied.push({ method: rec.method, path: rec.path, at: t, body });
     return { status: 200, body: userBody(user) };
   }
 
