@@ -600,6 +600,159 @@ describe("fault injection", () => {
   });
 });
 
+describe("fault injection: late, reordered, redirected and endless answers", () => {
+  const PATCH_1 = "/v1/users/user_1/metadata";
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  /** Polls until `predicate()` holds; fails after `ms`. */
+  async function until(predicate, what, ms = 3000) {
+    const deadline = performance.now() + ms;
+    while (!predicate()) {
+      if (performance.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+      await sleep(5);
+    }
+  }
+  /** Timers alive in this process (each fault timer is one). */
+  const liveTimers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+
+  test("apply-late: applied after applyAfterMs although the client gave up; checks run at that time", async () => {
+    await withServer({ users: { user_1: { public_metadata: { plan: "free" } } } }, async (s) => {
+      s.injectFault({ fault: { kind: "apply-late", applyAfterMs: 300 }, method: "PATCH" });
+      const body = JSON.stringify({ public_metadata: { plan: "pro" } });
+      const headers = { authorization: `Bearer ${s.secretKey}`, "clerk-api-version": VERSION, "content-type": "application/json" };
+      await assert.rejects(fetch(s.url + PATCH_1, { method: "PATCH", headers, body, signal: AbortSignal.timeout(80) }), { name: "TimeoutError" });
+      assert.equal(s.requests.length, 1, "the body arrived in full");
+      assert.deepEqual(meta(s, "user_1").public_metadata, { plan: "free" }, "not applied yet");
+      assert.deepEqual(s.applied, []);
+      await until(() => s.applied.length === 1, "the late write");
+      assert.deepEqual(meta(s, "user_1").public_metadata, { plan: "pro" });
+      const [w] = s.applied;
+      assert.deepEqual({ method: w.method, path: w.path, body: w.body }, { method: "PATCH", path: PATCH_1, body: { public_metadata: { plan: "pro" } } });
+      assert.ok(w.at - s.requests[0].at >= 290, `applied ${w.at - s.requests[0].at} ms after arrival`);
+      assert.equal(s.requests[0].status, 0, "nobody was left to answer");
+
+      // The user is deleted before the write lands: 404, decided at application time.
+      s.injectFault({ fault: { kind: "apply-late", applyAfterMs: 100 } });
+      const late = call(s, "PATCH", PATCH_1, { body: { public_metadata: { plan: "gone" } } });
+      await until(() => s.requests.length === 2, "the second request");
+      s.deleteUser("user_1");
+      assertClerkError(await late, 404, "resource_not_found");
+      assert.equal(s.applied.length, 1);
+      assert.throws(() => s.injectFault({ fault: { kind: "apply-late", applyAfterMs: 100, respondAfterMs: 50 } }), RangeError);
+      assert.throws(() => s.injectFault({ fault: { kind: "apply-late", applyAfterMs: -1 } }), RangeError);
+    });
+  });
+
+  test("apply-late with respondAfterMs: the write is visible before its answer arrives", async () => {
+    await withServer({ users: { user_1: {} } }, async (s) => {
+      s.injectFault({ fault: { kind: "apply-late", applyAfterMs: 100, respondAfterMs: 400 } });
+      const t0 = performance.now();
+      const pending = call(s, "PUT", PATCH_1, { body: { public_metadata: { n: 1 } } });
+      await until(() => s.applied.length === 1, "the write");
+      assert.deepEqual(meta(s, "user_1").public_metadata, { n: 1 });
+      const r = await pending;
+      assert.ok(performance.now() - t0 >= 390, "answered at respondAfterMs");
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.json.public_metadata, { n: 1 });
+      assert.equal(s.requests[0].status, 200);
+      assert.equal(s.applied[0].method, "PUT");
+
+      // An unparsable body is refused at application time, like any write.
+      s.injectFault({ fault: { kind: "apply-late", applyAfterMs: 100 } });
+      const t1 = performance.now();
+      assertClerkError(await call(s, "PATCH", PATCH_1, { body: "{" }), 400, "request_body_invalid");
+      assert.ok(performance.now() - t1 >= 90);
+      assert.equal(s.applied.length, 1);
+    });
+  });
+
+  test("respond-late: applied at once, answered later, so overlapping answers arrive out of order", async () => {
+    await withServer({ users: { user_1: {} } }, async (s) => {
+      s.injectFault({ fault: { kind: "respond-late", ms: 300 } });
+      const order = [];
+      const first = call(s, "PATCH", PATCH_1, { body: { public_metadata: { v: 1 } } }).then((r) => (order.push("first"), r));
+      await until(() => s.applied.length === 1, "the first write");
+      assert.deepEqual(meta(s, "user_1").public_metadata, { v: 1 }, "applied on arrival");
+      const second = call(s, "PATCH", PATCH_1, { body: { public_metadata: { v: 2 } } }).then((r) => (order.push("second"), r));
+      const [a, b] = await Promise.all([first, second]);
+      assert.deepEqual(order, ["second", "first"]);
+      assert.deepEqual(a.json.public_metadata, { v: 1 }, "the late answer is the state right after its own write");
+      assert.deepEqual(b.json.public_metadata, { v: 2 });
+      assert.deepEqual(s.applied.map((w) => w.body.public_metadata.v), [1, 2]);
+      assert.deepEqual(meta(s, "user_1").public_metadata, { v: 2 });
+      assert.throws(() => s.injectFault({ fault: { kind: "respond-late", ms: Number.NaN } }), RangeError);
+    });
+  });
+
+  test("redirect: the status and Location, an empty body, nothing applied", async () => {
+    await withServer({ users: { user_1: { public_metadata: { a: 1 } } } }, async (s) => {
+      for (const status of [301, 302, 303, 307, 308]) {
+        for (const method of ["GET", "PATCH"]) {
+          const location = `http://127.0.0.1:9/v1/users/user_2${method === "PATCH" ? "/metadata" : ""}`;
+          s.injectFault({ fault: { kind: "redirect", status, location } });
+          const path = method === "GET" ? "/v1/users/user_1" : PATCH_1;
+          const res = await fetch(s.url + path, {
+            method,
+            redirect: "manual",
+            headers: { authorization: `Bearer ${s.secretKey}`, "content-type": "application/json" },
+            body: method === "GET" ? undefined : JSON.stringify({ public_metadata: { a: 2 } }),
+          });
+          assert.equal(res.status, status);
+          assert.equal(res.headers.get("location"), location);
+          assert.equal(res.headers.get("content-length"), "0");
+          assert.equal(await res.text(), "");
+          assert.equal(s.requests.at(-1).status, status);
+        }
+      }
+      assert.deepEqual(s.applied, []);
+      assert.deepEqual(meta(s, "user_1").public_metadata, { a: 1 });
+      assert.throws(() => s.injectFault({ fault: { kind: "redirect", status: 300, location: "/" } }), RangeError);
+    });
+  });
+
+  test("endless-body: 200 JSON headers, chunks until the client closes, then no more writes or timers", async () => {
+    await withServer({ users: { user_1: {} } }, async (s) => {
+      const before = liveTimers();
+      s.injectFault({ fault: { kind: "endless-body", chunkIntervalMs: 10 } });
+      const controller = new AbortController();
+      const res = await fetch(`${s.url}/v1/users/user_1`, { headers: { authorization: `Bearer ${s.secretKey}` }, signal: controller.signal });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("content-type"), "application/json");
+      assert.equal(res.headers.get("content-length"), null);
+      const reader = res.body.getReader();
+      let received = 0;
+      while (received < 500) received += (await reader.read()).value.length;
+      assert.equal(s.requests.at(-1).status, 200);
+      assert.ok(liveTimers() > before, "the chunk timer runs");
+      controller.abort();
+      await until(() => liveTimers() <= before, "the chunk timer to stop");
+
+      // close() ends an endless body still being read.
+      s.injectFault({ fault: { kind: "endless-body" } });
+      const res2 = await fetch(`${s.url}/v1/users/user_1`, { headers: { authorization: `Bearer ${s.secretKey}` } });
+      const ended = res2.text().then(() => "ended", () => "failed");
+      await s.close();
+      assert.equal(await ended, "failed", "the body never completed");
+      assert.ok(liveTimers() <= before, "no fault timer left");
+    });
+  });
+
+  test("close() cancels late writes and late answers: nothing lands after it", async () => {
+    const s = await startLocalClerkServer({ users: { user_1: {} } });
+    s.injectFault({ fault: { kind: "apply-late", applyAfterMs: 200 } });
+    s.injectFault({ fault: { kind: "respond-late", ms: 60_000 } });
+    const late = call(s, "PATCH", PATCH_1, { body: { public_metadata: { late: true } } }).catch(() => "failed");
+    const held = call(s, "PATCH", PATCH_1, { body: { public_metadata: { held: true } } }).catch(() => "failed");
+    await until(() => s.requests.length === 2, "both requests");
+    const t0 = performance.now();
+    await s.close();
+    assert.ok(performance.now() - t0 < 1000, "close() did not wait for the faults");
+    assert.deepEqual(await Promise.all([late, held]), ["failed", "failed"]);
+    await sleep(250);
+    assert.deepEqual(s.applied.map((w) => w.body.public_metadata), [{ held: true }], "the late write was dropped");
+    assert.deepEqual(meta(s, "user_1").public_metadata, { held: true });
+  });
+});
+
 describe("request recording", () => {
   test("records method, path, query, headers, body, json, status and the clock; never the key", async () => {
     let clock = 42;

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // "Runs wherever fetch runs": the built package, imported the way a user of each runtime imports
 // it, against ONE local Clerk-compatible server (Node, 127.0.0.1). For every runtime the same
-// scenario (scenario.mjs: the eight functions, then an unknown user) runs in that runtime, and
-// this script checks what it returned, the error's fields, the requests the server recorded and
-// the server's final state.
+// scenario (scenario.mjs: the eight functions, then an unknown user, then a merge redirected with a
+// 307 to a second local server on another port) runs in that runtime, and this script checks what
+// it returned, the errors' fields, the requests both servers recorded and their final state.
 //
 //   node tests/runtimes/run.mjs [runtime ...]     (needs a built dist/: node scripts/build.mjs --skip-wasm)
 //
@@ -33,7 +33,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { EXPECTED_RESULT, expectedRequests } from "./scenario.mjs";
+import { EXPECTED_RESULT, expectedRequests, redirectIdFor } from "./scenario.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "..", "..");
@@ -93,8 +93,15 @@ export async function setup({ log = console.log } = {}) {
   ensureInstalled({ log });
   const { startLocalClerkServer } = await import(pathToFileURL(join(repo, "dist", "testing.mjs")).href);
   const users = {};
-  for (const name of RUNTIMES) users[ids(name).userId] = { public_metadata: { old: true }, private_metadata: { keep: "me" } };
-  const server = await startLocalClerkServer({ users });
+  const redirected = {};
+  for (const name of RUNTIMES) {
+    const { userId, redirectId } = ids(name);
+    users[userId] = { public_metadata: { old: true }, private_metadata: { keep: "me" } };
+    redirected[redirectId] = { public_metadata: { untouched: true } };
+  }
+  const server = await startLocalClerkServer({ users: { ...users, ...redirected } });
+  // Another origin holding the same redirect users, so a client that followed the 307 would succeed there.
+  const elsewhere = await startLocalClerkServer({ users: redirected });
 
   // The consumer project: package.json + node_modules/clerk-metadata-wasm -> this repo.
   const project = mkdtempSync(join(tmpdir(), "clerk-metadata-wasm-runtimes-"));
@@ -109,9 +116,11 @@ export async function setup({ log = console.log } = {}) {
 
   return {
     server,
+    elsewhere,
     project,
     async close() {
       await server.close();
+      await elsewhere.close();
       if (process.env.CLERK_RUNTIMES_KEEP) log(`runtimes: kept ${project}`);
       else rmSync(project, { recursive: true, force: true });
     },
@@ -120,7 +129,8 @@ export async function setup({ log = console.log } = {}) {
 
 function ids(name) {
   const slug = name.replace(/-/g, "_");
-  return { userId: `user_rt_${slug}`, missingId: `user_rt_missing_${slug}` };
+  const userId = `user_rt_${slug}`;
+  return { userId, missingId: `user_rt_missing_${slug}`, redirectId: redirectIdFor(userId) };
 }
 
 /** A minimal environment for a child: no inherited secrets, no CLERK_* unless given. */
@@ -357,9 +367,16 @@ const RUNNERS = { "node-esm": nodeEsm, "node-cjs": nodeCjs, bun, deno, workerd, 
 // Checks
 // ---------------------------------------------------------------------------------------------
 
-/** What the server saw for this runtime's users, and its stored state afterwards. */
-function checkServer(server, { userId, missingId }) {
-  const mine = server.requests.filter((r) => r.path === `/v1/users/${missingId}` || r.path.startsWith(`/v1/users/${userId}`));
+/** The 307 the scenario's last merge gets: to the same path on the other origin. */
+function injectRedirect({ server, elsewhere }, { redirectId }) {
+  const path = `/v1/users/${redirectId}/metadata`;
+  server.injectFault({ fault: { kind: "redirect", status: 307, location: elsewhere.url + path }, method: "PATCH", pathIncludes: path });
+}
+
+/** What the servers saw for this runtime's users, and their stored state afterwards. */
+function checkServer({ server, elsewhere }, { userId, missingId, redirectId }) {
+  const paths = [`/v1/users/${userId}`, `/v1/users/${userId}/metadata`, `/v1/users/${missingId}`, `/v1/users/${redirectId}/metadata`];
+  const mine = server.requests.filter((r) => paths.includes(r.path));
   assert.deepEqual(
     mine.map((r) => [r.method, r.path, r.status, r.json]),
     expectedRequests(userId, missingId),
@@ -376,6 +393,8 @@ function checkServer(server, { userId, missingId }) {
   const stored = server.getUser(userId);
   assert.deepEqual(stored.public_metadata, {}, "public metadata cleared on the server");
   assert.deepEqual(stored.private_metadata, { keep: "me" }, "private metadata untouched");
+  assert.deepEqual(elsewhere.requests.filter((r) => r.path.includes(redirectId)), [], "nothing was sent to the redirect's Location");
+  for (const s of [server, elsewhere]) assert.deepEqual(s.getUser(redirectId).public_metadata, { untouched: true }, "the redirected merge changed nothing");
 }
 
 /** Runs one runtime and checks everything; resolves {name, ok, ms, host, entry, error}. */
@@ -385,9 +404,10 @@ export async function runRuntime(context, name) {
   const user = ids(name);
   const started = performance.now();
   try {
+    injectRedirect(context, user);
     const out = await runner(context, user);
-    assert.deepEqual(out.result, EXPECTED_RESULT, "the scenario's results and error");
-    checkServer(context.server, user);
+    assert.deepEqual(out.result, EXPECTED_RESULT, "the scenario's results and errors");
+    checkServer(context, user);
     return { name, ok: true, ms: performance.now() - started, host: out.host, entry: out.entry };
   } catch (error) {
     return { name, ok: false, ms: performance.now() - started, error };

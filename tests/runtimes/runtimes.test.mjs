@@ -14,7 +14,7 @@ after(async () => {
 });
 
 for (const name of RUNTIMES) {
-  test(`${name}: the eight functions, the server's requests and a resource_not_found error`, { timeout: 120_000 }, async (t) => {
+  test(`${name}: the eight functions, the server's requests, a resource_not_found error and a refused redirect`, { timeout: 120_000 }, async (t) => {
     const row = await runRuntime(context, name);
     if (!row.ok) throw row.error;
     t.diagnostic(`${name}: ${row.entry} (${row.host}), ${(row.ms / 1000).toFixed(1)} s`);

@@ -1,5 +1,6 @@
 // The scenario every runtime runs: the eight functions of convex/utils/clerk.ts, then one call
-// that fails (an unknown user). Plain ES2022, no host API, so it runs unchanged in Node, Bun, Deno,
+// that fails (an unknown user), then a merge the server answers with a 307 to another origin,
+// which must be refused (unexpected_redirect), not followed, in every runtime. Plain ES2022, no host API, so it runs unchanged in Node, Bun, Deno,
 // workerd and Vercel's edge-runtime; each host script (hosts/*) imports the package its own way
 // and hands over the eight functions (the module's own, or a configured client's).
 //
@@ -8,6 +9,12 @@
 // local server recorded (expectedRequests).
 
 export const UNDEFINED = "<undefined>";
+
+/**
+ * The user whose merge run.mjs makes the server redirect (307 to another local server): derived
+ * from `userId`, so the host scripts need not pass it.
+ */
+export const redirectIdFor = (userId) => `${userId}_redirect`;
 const safe = (value) => (value === undefined ? UNDEFINED : value);
 
 /**
@@ -48,7 +55,20 @@ export async function runScenario({ fns, ErrorClass, userId, missingId }) {
       toJSONCode: typeof err?.toJSON === "function" ? err.toJSON().code : "no toJSON",
     };
   }
-  return { returned: returned.map(safe), all, count: safe(count), absent: safe(absent), has, cleared, error };
+
+  let redirect;
+  try {
+    await fns.mergeUserPublicMetadata(redirectIdFor(userId), { redirected: true });
+    redirect = { resolved: true };
+  } catch (err) {
+    redirect = {
+      instanceOfClerkMetadataError: err instanceof ErrorClass,
+      code: err?.code,
+      status: err?.status,
+      operation: err?.operation,
+    };
+  }
+  return { returned: returned.map(safe), all, count: safe(count), absent: safe(absent), has, cleared, error, redirect };
 }
 
 /** What every runtime must return. */
@@ -71,9 +91,10 @@ export const EXPECTED_RESULT = {
     errorsCodes: ["resource_not_found"],
     toJSONCode: "resource_not_found",
   },
+  redirect: { instanceOfClerkMetadataError: true, code: "unexpected_redirect", status: 307, operation: "merge" },
 };
 
-/** The requests the scenario sends for `userId` / `missingId`: [method, path, status, JSON body]. */
+/** The requests the scenario sends for `userId` / `missingId` (and the redirect user): [method, path, status, JSON body]. */
 export function expectedRequests(userId, missingId) {
   const user = `/v1/users/${userId}`;
   const metadata = `${user}/metadata`;
@@ -90,5 +111,6 @@ export function expectedRequests(userId, missingId) {
     ["PUT", metadata, 200, { public_metadata: {} }],
     ["GET", user, 200, undefined],
     ["GET", `/v1/users/${missingId}`, 404, undefined],
+    ["PATCH", `/v1/users/${redirectIdFor(userId)}/metadata`, 307, { public_metadata: { redirected: true } }], // refused, not followed
   ];
 }
