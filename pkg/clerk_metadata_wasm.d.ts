@@ -107,7 +107,7 @@ export class WasmClient {
      * read them, used where the options say nothing. Throws only for malformed options; a missing
      * or malformed secret key or API URL is reported by each call instead, in its own words.
      */
-    constructor(options: ClerkMetadataClientOptions | null | undefined, environment: any);
+    constructor(options: ClerkMetadataClientOptions | undefined, environment: { secretKey: string | undefined; apiUrl: string | undefined });
     /**
      * Removes these keys in one `PATCH` (`{key: null, …}`); an empty list sends nothing.
      */
@@ -136,7 +136,7 @@ export interface InitOutput {
     readonly wasmclient_getKey: (a: number, b: number, c: number, d: any, e: any, f: any) => any;
     readonly wasmclient_hasKey: (a: number, b: number, c: number, d: any, e: any, f: any) => any;
     readonly wasmclient_merge: (a: number, b: number, c: number, d: any, e: any, f: any) => any;
-    readonly wasmclient_new: (a: number, b: any) => [number, number, number];
+    readonly wasmclient_new: (a: any, b: any) => [number, number, number];
     readonly wasmclient_removeKeys: (a: number, b: number, c: number, d: any, e: any, f: any) => any;
     readonly wasmclient_replace: (a: number, b: number, c: number, d: any, e: any, f: any) => any;
     readonly wasmclient_setKey: (a: number, b: number, c: number, d: any, e: any, f: any, g: any) => any;

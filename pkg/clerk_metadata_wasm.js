@@ -86,11 +86,11 @@ export class WasmClient {
      * Builds a client. `environment` holds `CLERK_SECRET_KEY` and `CLERK_API_URL` as the host
      * read them, used where the options say nothing. Throws only for malformed options; a missing
      * or malformed secret key or API URL is reported by each call instead, in its own words.
-     * @param {ClerkMetadataClientOptions | null | undefined} options
-     * @param {any} environment
+     * @param {ClerkMetadataClientOptions | undefined} options
+     * @param {{ secretKey: string | undefined; apiUrl: string | undefined }} environment
      */
     constructor(options, environment) {
-        const ret = wasm.wasmclient_new(isLikeNone(options) ? 0 : addToExternrefTable0(options), environment);
+        const ret = wasm.wasmclient_new(options, environment);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }

@@ -38,7 +38,7 @@ fn options(extra: &[(&str, JsValue)]) -> JsValue {
 }
 
 fn client(extra: &[(&str, JsValue)]) -> WasmClient {
-    WasmClient::new(Some(options(extra).unchecked_into()), JsValue::UNDEFINED).expect("client")
+    WasmClient::new(options(extra), JsValue::UNDEFINED).expect("client")
 }
 
 fn json(text: &str) -> JsValue {

@@ -29,7 +29,6 @@ use crate::core::{merge, Error, MetadataKind, Operation};
 use crate::limiter::Limiter;
 use crate::transport::Transport;
 use crate::wait::private_view;
-pub use options::ClientOptions;
 use reads::Flight;
 use writes::Lanes;
 
@@ -109,10 +108,13 @@ impl WasmClient {
     /// or malformed secret key or API URL is reported by each call instead, in its own words.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        options: Option<ClientOptions>,
+        #[wasm_bindgen(unchecked_param_type = "ClerkMetadataClientOptions | undefined")]
+        options: JsValue,
+        #[wasm_bindgen(
+            unchecked_param_type = "{ secretKey: string | undefined; apiUrl: string | undefined }"
+        )]
         environment: JsValue,
     ) -> Result<WasmClient, JsValue> {
-        let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
         let invalid = |error: Error| errors::to_js(&error, None);
         let host = options::read(&options, &environment).map_err(invalid)?;
         let settings = host.raw.settle(is_browser_like()).map_err(invalid)?;

@@ -88,9 +88,6 @@ export interface ClerkMetadataClientOptions {
 
 #[wasm_bindgen]
 extern "C" {
-    #[wasm_bindgen(typescript_type = "ClerkMetadataClientOptions")]
-    pub type ClientOptions;
-
     #[wasm_bindgen(js_namespace = Object, js_name = keys, catch)]
     fn object_keys(value: &JsValue) -> Result<Array, JsValue>;
 }
