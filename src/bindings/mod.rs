@@ -13,6 +13,7 @@ mod writes;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use js_sys::{Promise, Reflect};
@@ -361,20 +362,38 @@ impl WasmClient {
         F: FnOnce(Rc<Client>, MetadataKind, Option<AbortSignal>) -> Result<Fut, Error>,
         Fut: Future<Output = Result<JsValue, Error>> + 'static,
     {
-        let client = Rc::clone(&self.inner);
-        let prepared = MetadataKind::from_name(kind)
-            .ok_or_else(|| {
-                Error::invalid_argument("kind must be \"public\", \"private\" or \"unsafe\"")
-            })
-            .and_then(|kind| Ok((kind, signal_of(options)?)))
-            .and_then(|(kind, signal)| prepare(client, kind, signal));
-        match prepared {
-            Ok(future) => future_to_promise(async move {
-                future
-                    .await
-                    .map_err(|error| errors::to_js(&error, Some(operation)))
-            }),
-            Err(error) => Promise::reject(&errors::to_js(&error, Some(operation))),
-        }
+        let prepared = call_arguments(kind, options)
+            .and_then(|(kind, signal)| prepare(Rc::clone(&self.inner), kind, signal));
+        spawn(
+            operation,
+            prepared.map(|future| Box::pin(future) as Operating),
+        )
+    }
+}
+
+/// The field and the signal of a call.
+fn call_arguments(
+    kind: &str,
+    options: &JsValue,
+) -> Result<(MetadataKind, Option<AbortSignal>), Error> {
+    let kind = MetadataKind::from_name(kind).ok_or_else(|| {
+        Error::invalid_argument("kind must be \"public\", \"private\" or \"unsafe\"")
+    })?;
+    Ok((kind, signal_of(options)?))
+}
+
+/// An operation under way: what `spawn` turns into a promise.
+type Operating = Pin<Box<dyn Future<Output = Result<JsValue, Error>>>>;
+
+/// The promise of an operation. Not generic: every operation's future is boxed, so there is one
+/// copy of this (and of wasm-bindgen-futures' machinery) in the module, not one per operation.
+fn spawn(operation: Operation, prepared: Result<Operating, Error>) -> Promise {
+    match prepared {
+        Ok(future) => future_to_promise(async move {
+            future
+                .await
+                .map_err(|error| errors::to_js(&error, Some(operation)))
+        }),
+        Err(error) => Promise::reject(&errors::to_js(&error, Some(operation))),
     }
 }

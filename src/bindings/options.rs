@@ -156,19 +156,32 @@ fn read_options(options: &JsValue) -> Result<HostOptions, Error> {
             )))
         }
     };
-    let raw = serde_path_to_error::deserialize(serde_wasm_bindgen::Deserializer::from(plain))
-        .map_err(|error| {
-            Error::invalid_argument(format!(
-                "options.{}: {}",
-                error.path(),
-                without_strings(&error.inner().to_string())
-            ))
-        })?;
+    let raw = serde_wasm_bindgen::from_value(plain.clone()).map_err(|error| {
+        Error::invalid_argument(format!(
+            "options.{}: {}",
+            culprit(&plain),
+            without_strings(&error.to_string())
+        ))
+    })?;
     Ok(HostOptions {
         raw,
         fetch,
         limiter,
     })
+}
+
+/// The member of `plain` that fails to deserialize on its own, found by trying each one alone
+/// (only when the whole object failed, so it costs nothing otherwise).
+fn culprit(plain: &JsValue) -> String {
+    let keys = object_keys(plain).unwrap_or_default();
+    keys.iter()
+        .find(|key| {
+            let alone = Object::new();
+            let _ = Reflect::set(&alone, key, &Reflect::get(plain, key).unwrap_or_default());
+            serde_wasm_bindgen::from_value::<RawOptions>(alone.into()).is_err()
+        })
+        .and_then(|key| key.as_string())
+        .unwrap_or_default()
 }
 
 /// A copy of the options' own data, read once with every throw caught (a getter or a Proxy

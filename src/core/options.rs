@@ -1,6 +1,11 @@
 //! Client options: defaults and checks, from values already read off the JS options object.
 
-use serde::Deserialize;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 use super::cache::Cache;
 use super::config::{Config, Host};
@@ -17,44 +22,59 @@ pub const MAX_TIMER_MS: f64 = 2_147_483_647.0;
 /// The default per-request timeout.
 pub const DEFAULT_TIMEOUT_MS: f64 = 10_000.0;
 
-/// One rate-limit bucket as given: `true` (Clerk's limit), `false` (off), or a window.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(untagged, expecting = "false or { requests, windowMs }")]
-pub enum LimitOption {
+/// `true`, `false` or an object: the shape of `rateLimit`, `cache` and each rate limit.
+/// Read by a visitor of its own rather than an untagged enum, which would buffer the value and
+/// cost the wasm several kilobytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Toggle<T> {
     Flag(bool),
-    #[serde(rename_all = "camelCase")]
-    Window {
-        requests: f64,
-        window_ms: f64,
-    },
+    Set(T),
 }
 
-/// `rateLimit`: `false` turns both buckets off; an object tunes each.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(untagged, expecting = "false or { userWrites, instance }")]
-pub enum RateLimitOption {
-    Flag(bool),
-    #[serde(rename_all = "camelCase")]
-    Limits {
-        #[serde(default)]
-        user_writes: Option<LimitOption>,
-        #[serde(default)]
-        instance: Option<LimitOption>,
-    },
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Toggle<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ToggleVisitor<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ToggleVisitor<T> {
+            type Value = Toggle<T>;
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("true, false or an object")
+            }
+            fn visit_bool<E: de::Error>(self, flag: bool) -> Result<Toggle<T>, E> {
+                Ok(Toggle::Flag(flag))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Toggle<T>, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map)).map(Toggle::Set)
+            }
+        }
+        deserializer.deserialize_any(ToggleVisitor(PhantomData))
+    }
 }
 
-/// `cache`: `false` (the default) or `{ ttlMs, maxUsers }`.
+/// One rate-limit window as given.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(untagged, expecting = "false or { ttlMs, maxUsers }")]
-pub enum CacheOption {
-    Flag(bool),
-    #[serde(rename_all = "camelCase")]
-    Settings {
-        #[serde(default)]
-        ttl_ms: Option<f64>,
-        #[serde(default)]
-        max_users: Option<f64>,
-    },
+#[serde(rename_all = "camelCase")]
+pub struct WindowOption {
+    pub requests: f64,
+    pub window_ms: f64,
+}
+
+/// `true` (Clerk's limit), `false` (off), or a window.
+pub type LimitOption = Toggle<WindowOption>;
+
+/// The object form of `rateLimit`.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LimitsOption {
+    pub user_writes: Option<LimitOption>,
+    pub instance: Option<LimitOption>,
+}
+
+/// The object form of `cache`.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CacheOption {
+    pub ttl_ms: Option<f64>,
+    pub max_users: Option<f64>,
 }
 
 /// The options object as given (the documented `ClerkMetadataClientOptions`), before any check.
@@ -73,8 +93,8 @@ pub struct RawOptions {
     pub dangerously_allow_browser: Option<bool>,
     pub retry_unknown_writes: Option<bool>,
     pub write_settle_ms: Option<f64>,
-    pub rate_limit: Option<RateLimitOption>,
-    pub cache: Option<CacheOption>,
+    pub rate_limit: Option<Toggle<LimitsOption>>,
+    pub cache: Option<Toggle<CacheOption>>,
 }
 
 /// Everything a client runs with.
@@ -129,12 +149,12 @@ fn whole(value: f64, name: &str, min: f64, max: f64) -> Result<f64, Error> {
 
 fn window(given: Option<LimitOption>, clerk: Window, name: &str) -> Result<Option<Window>, Error> {
     match given {
-        None | Some(LimitOption::Flag(true)) => Ok(Some(clerk)),
-        Some(LimitOption::Flag(false)) => Ok(None),
-        Some(LimitOption::Window {
+        None | Some(Toggle::Flag(true)) => Ok(Some(clerk)),
+        Some(Toggle::Flag(false)) => Ok(None),
+        Some(Toggle::Set(WindowOption {
             requests,
             window_ms,
-        }) => Ok(Some(Window {
+        })) => Ok(Some(Window {
             requests: whole(requests, &format!("rateLimit.{name}.requests"), 1.0, 1e6)? as u32,
             window_ms: milliseconds(
                 Some(window_ms),
@@ -203,26 +223,20 @@ impl RawOptions {
             CLERK_INSTANCE_TEST
         };
         let (user_writes, instance) = match self.rate_limit {
-            None | Some(RateLimitOption::Flag(true)) => (None, None),
-            Some(RateLimitOption::Flag(false)) => (
-                Some(LimitOption::Flag(false)),
-                Some(LimitOption::Flag(false)),
-            ),
-            Some(RateLimitOption::Limits {
-                user_writes,
-                instance,
-            }) => (user_writes, instance),
+            None | Some(Toggle::Flag(true)) => (None, None),
+            Some(Toggle::Flag(false)) => (Some(Toggle::Flag(false)), Some(Toggle::Flag(false))),
+            Some(Toggle::Set(limits)) => (limits.user_writes, limits.instance),
         };
         let limiter = RateLimiter::new(
             window(user_writes, CLERK_USER_WRITES, "userWrites")?,
             window(instance, instance_default, "instance")?,
         );
         let cache = match self.cache {
-            None | Some(CacheOption::Flag(false)) => Cache::new(0.0, 1),
-            Some(CacheOption::Flag(true)) => {
+            None | Some(Toggle::Flag(false)) => Cache::new(0.0, 1),
+            Some(Toggle::Flag(true)) => {
                 Cache::new(DEFAULT_CACHE_TTL_MS, DEFAULT_CACHE_MAX_USERS as usize)
             }
-            Some(CacheOption::Settings { ttl_ms, max_users }) => Cache::new(
+            Some(Toggle::Set(CacheOption { ttl_ms, max_users })) => Cache::new(
                 milliseconds(ttl_ms, "cache.ttlMs", DEFAULT_CACHE_TTL_MS, false)?,
                 whole(
                     max_users.unwrap_or(DEFAULT_CACHE_MAX_USERS),
@@ -267,7 +281,7 @@ mod tests {
             "fetch": "ignored: read by the bindings"
         }));
         assert_eq!(raw.timeout_ms, Some(500.0));
-        assert_eq!(raw.rate_limit, Some(RateLimitOption::Flag(false)));
+        assert_eq!(raw.rate_limit, Some(Toggle::Flag(false)));
         let settings = raw.settle(false).unwrap();
         assert!(settings.limiter.is_off());
         assert!(settings.cache.is_enabled());

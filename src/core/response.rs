@@ -85,10 +85,9 @@ pub fn user_fields(response: &HttpResponse, required: MetadataKind) -> Result<Us
     }
     // Every member is checked (strict JSON, valid Unicode, nesting within serde_json's limit)
     // but kept as a raw slice; a key sent twice reads as JSON.parse reads it: the last one wins.
-    let user: HashMap<Cow<str>, &RawValue> =
-        serde_json::from_str(&response.body).map_err(|error| {
-            response.invalid(format_args!("the body is not a JSON user object ({error})"))
-        })?;
+    let user = raw_members(&response.body).map_err(|error| {
+        response.invalid(format_args!("the body is not a JSON user object ({error})"))
+    })?;
     let object = |kind: MetadataKind| {
         user.get(kind.field())
             .map(|raw| raw.get())
@@ -115,14 +114,24 @@ fn not_an_object(error: serde_json::Error) -> Error {
 
 /// Parses raw metadata (an object) into a map, to build a patch from its keys.
 pub fn members(raw: &str) -> Result<Map, Error> {
-    serde_json::from_str(raw).map_err(not_an_object)
+    match serde_json::from_str(raw).map_err(not_an_object)? {
+        Value::Object(object) => Ok(object),
+        _ => Err(Error::new(
+            ErrorKind::InvalidResponse,
+            "unexpected response from Clerk: metadata is not a JSON object",
+        )),
+    }
+}
+
+/// The members of a JSON object as raw slices (one reader for bodies and metadata alike).
+fn raw_members(text: &str) -> Result<HashMap<Cow<'_, str>, &RawValue>, serde_json::Error> {
+    serde_json::from_str(text)
 }
 
 /// One top-level member of raw metadata, as raw JSON text, without building the others.
 /// A key sent twice is read as JSON.parse reads it: the last one wins.
 pub fn member<'a>(raw: &'a str, key: &str) -> Result<Option<&'a str>, Error> {
-    let members: HashMap<String, &'a RawValue> =
-        serde_json::from_str(raw).map_err(not_an_object)?;
+    let members = raw_members(raw).map_err(not_an_object)?;
     Ok(members.get(key).map(|value| value.get()))
 }
 
