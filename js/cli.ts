@@ -140,7 +140,7 @@ const EXIT_HELP = `Exit codes:
   0  success (has: the key is present)
   1  has: the key is absent
   2  usage error: unknown command or option, missing or extra arguments, a value that is not
-     JSON (the message gives its position), an unreadable --json-file
+     JSON (the message says which and why), an unreadable --json-file
   3  not found: no such user (resource_not_found, HTTP 404), or get-key of an absent key
   4  refused by the package before any request: invalid_argument (e.g. an empty user id, merge
      of a non-object, metadata over 8 KB), missing_secret_key, invalid_secret_key, invalid_api_url
@@ -264,144 +264,13 @@ function parse(argv: readonly string[]): Parsed {
 // ---------------------------------------------------------------------------------------------
 // JSON values
 
-/**
- * Where `text` stops being JSON and why. JSON.parse's messages differ between Node versions and
- * some omit the position (or quote the input), so the position is found by this small scanner,
- * which accepts exactly the JSON grammar.
- */
-function locateJsonError(text: string): { index: number; reason: string } {
-  let i = 0;
-  class Failure {
-    constructor(
-      readonly index: number,
-      readonly reason: string,
-    ) {}
-  }
-  const found = (at: number): string =>
-    at >= text.length ? "unexpected end of input" : `unexpected character ${JSON.stringify(text[at])}`;
-  const fail = (expected: string): never => {
-    throw new Failure(i, `${found(i)}, expected ${expected}`);
-  };
-  const ws = (): void => {
-    while (i < text.length && " \t\n\r".includes(text[i]!)) i++;
-  };
-  const string = (): void => {
-    i++; // opening quote
-    for (;;) {
-      if (i >= text.length) fail("a closing '\"'");
-      const c = text.charCodeAt(i);
-      if (c === 0x22) {
-        i++;
-        return;
-      }
-      if (c < 0x20) throw new Failure(i, "control character in a string (escape it, e.g. \\n)");
-      if (c === 0x5c) {
-        i++;
-        const e = text[i];
-        if (e === "u") {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) {
-            throw new Failure(i - 1, "invalid \\u escape, expected 4 hex digits");
-          }
-          i += 5;
-        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) {
-          i++;
-        } else {
-          throw new Failure(i - 1, "invalid escape in a string");
-        }
-        continue;
-      }
-      i++;
-    }
-  };
-  const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
-  const value = (): void => {
-    ws();
-    const c = text[i];
-    if (c === "{") {
-      i++;
-      ws();
-      if (text[i] === "}") {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail("a double-quoted property name");
-        string();
-        ws();
-        if (text[i] !== ":") fail("':'");
-        i++;
-        value();
-        ws();
-        if (text[i] === ",") {
-          i++;
-          continue;
-        }
-        if (text[i] === "}") {
-          i++;
-          return;
-        }
-        fail("',' or '}'");
-      }
-    }
-    if (c === "[") {
-      i++;
-      ws();
-      if (text[i] === "]") {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ",") {
-          i++;
-          continue;
-        }
-        if (text[i] === "]") {
-          i++;
-          return;
-        }
-        fail("',' or ']'");
-      }
-    }
-    if (c === '"') return string();
-    for (const literal of ["true", "false", "null"]) {
-      if (text.startsWith(literal, i)) {
-        i += literal.length;
-        return;
-      }
-    }
-    NUMBER.lastIndex = i;
-    const number = NUMBER.exec(text);
-    if (number && number[0] !== "-") {
-      i += number[0].length;
-      return;
-    }
-    if (c === "-") i++;
-    fail("a JSON value");
-  };
-  try {
-    value();
-    ws();
-    if (i < text.length) fail("the end of input after the JSON value");
-    return { index: -1, reason: "" };
-  } catch (error) {
-    if (error instanceof Failure) return { index: error.index, reason: error.reason };
-    return { index: 0, reason: "nested too deeply" }; // stack overflow on absurd nesting
-  }
-}
-
 /** Parses a JSON value given as `source` ("the <json> argument", "stdin", …); exit 2 if it is not JSON. */
 function parseJson(text: string, source: string): unknown {
   try {
     return JSON.parse(text);
-  } catch {
-    const { index, reason } = locateJsonError(text);
-    const before = text.slice(0, Math.max(index, 0));
-    const line = before.split("\n").length;
-    const column = index - (before.lastIndexOf("\n") + 1) + 1;
-    let message = `invalid JSON in ${source} at position ${index} (line ${line}, column ${column}): ${reason}`;
+  } catch (error) {
+    // JSON.parse's own message says what is wrong and where (its wording varies with the Node version).
+    let message = `invalid JSON in ${source}: ${error instanceof Error ? error.message : String(error)}`;
     const word = text.trim();
     if (word !== "" && !/^["{[]/.test(word)) {
       message +=
