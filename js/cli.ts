@@ -1,22 +1,19 @@
 /**
  * The command-line tool: `npx clerk-metadata-wasm <command> …` (bundled into dist/cli.mjs).
  *
- * A thin shell over the public client: it parses arguments, reads JSON values, calls one
- * operation, prints JSON on stdout and maps failures to documented exit codes (see HELP).
- * Every check of user ids, keys, metadata shape and configuration stays in the package; the CLI
- * only refuses what it alone knows about (unknown commands and options, missing arguments,
- * text that is not JSON).
+ * A thin shell over the public client: cli/args.ts turns argv into one checked invocation,
+ * cli/commands.ts calls the package, cli/output.ts prints results and failures, and this file
+ * maps how the run ended to the exit codes documented in the help. Every check of user ids, keys,
+ * metadata shape and configuration stays in the package; the CLI only refuses what it alone
+ * knows about (unknown commands and options, missing arguments, text that is not JSON).
  */
-import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
-// The package's own entry, loaded at run time (scripts/build.mjs keeps it external), so the CLI
-// adds no second copy of the wasm to the package.
-import { ClerkMetadataError, createClerkMetadataClient, type MetadataFieldClient, type MetadataKind } from "./index.js";
+import { ClerkMetadataError } from "./index.js";
+import { interpret } from "./cli/args.js";
+import { run } from "./cli/commands.js";
+import { CliError, Output, outcomeOf, type Outcome } from "./cli/output.js";
 
-const NAME = "clerk-metadata-wasm";
-
-/** The exit codes scripts can rely on; documented in HELP. */
-const EXIT = {
+/** The exit codes scripts can rely on; documented in the help (cli/args.ts) and the README. */
+const EXIT: Record<Outcome, number> = {
   ok: 0,
   hasFalse: 1,
   usage: 2,
@@ -24,432 +21,15 @@ const EXIT = {
   refused: 4,
   api: 5,
   network: 6,
-} as const;
-
-/** A failure with the exit code it maps to; its message becomes the one stderr line. */
-class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
-}
-
-const usageError = (message: string): CliError => new CliError(message, EXIT.usage);
-
-interface CommandSpec {
-  /** Positional argument names after the command, as shown in usage. */
-  args: readonly string[];
-  /** The last argument repeats (remove <key>...). */
-  variadic?: boolean;
-  /** Index in `args` of the JSON value that --json-file may replace. */
-  jsonArg?: number;
-  /** A write: --print applies. */
-  write: boolean;
-  summary: string;
-  details: string;
-}
-
-const COMMANDS: Record<string, CommandSpec> = {
-  get: {
-    args: ["userId"],
-    write: false,
-    summary: "Print the metadata object (JSON, 2-space indent)",
-    details: "Prints the whole metadata object of the field chosen by --kind ({} when empty).",
-  },
-  "get-key": {
-    args: ["userId", "key"],
-    write: false,
-    summary: "Print the value under <key> as JSON; exit 3 if absent",
-    details:
-      "Prints the value stored under <key> as JSON (a stored null prints null and exits 0).\n" +
-      "An absent key prints nothing on stdout, one line on stderr, and exits 3.",
-  },
-  has: {
-    args: ["userId", "key"],
-    write: false,
-    summary: "Print true/false; exit 0 if present, 1 if absent",
-    details:
-      "Prints true and exits 0 when <key> is present (whatever its value, null included),\n" +
-      "prints false and exits 1 when it is absent, like test(1). Errors exit 2-6, never 1.",
-  },
-  set: {
-    args: ["userId", "key", "json"],
-    jsonArg: 2,
-    write: true,
-    summary: "Set <key> to exactly the JSON value, other keys untouched",
-    details:
-      "Sets <key> to exactly <json> (an object replaces the stored one, it is not merged);\n" +
-      "every other key is left alone. <json> is a JSON value: '\"admin\"', 42, true,\n" +
-      "'[\"a\",\"b\"]', '{\"a\":1}'. Or omit <json> and pass --json-file <path|->.\n" +
-      "null is refused (exit 4): Clerk reads a null as \"remove this key\"; use remove.",
-  },
-  merge: {
-    args: ["userId", "json-object"],
-    jsonArg: 1,
-    write: true,
-    summary: "Deep-merge a JSON object; a null member removes that key",
-    details:
-      "Deep-merges <json-object> into the stored metadata in one request (Clerk merges on its\n" +
-      "side); nested objects merge too and a member set to null removes that key.\n" +
-      "Or omit <json-object> and pass --json-file <path|->.",
-  },
-  remove: {
-    args: ["userId", "key"],
-    variadic: true,
-    write: true,
-    summary: "Remove one or more keys",
-    details: "Removes every <key> given, in one request. Keys that are not present are ignored.",
-  },
-  replace: {
-    args: ["userId", "json-object"],
-    jsonArg: 1,
-    write: true,
-    summary: "Replace the whole metadata with a JSON object",
-    details:
-      "Replaces the whole metadata field with <json-object>; keys not in it are dropped.\n" +
-      "Or omit <json-object> and pass --json-file <path|->.",
-  },
-  clear: {
-    args: ["userId"],
-    write: true,
-    summary: "Empty the metadata ({})",
-    details: "Replaces the metadata field with {}.",
-  },
 };
 
-function usageLine(name: string, spec: CommandSpec): string {
-  const args = spec.args.map((arg, i) => `<${arg}>${spec.variadic && i === spec.args.length - 1 ? "..." : ""}`);
-  return [name, ...args].join(" ");
+function failureOutcome(error: unknown): Outcome {
+  if (error instanceof CliError) return error.outcome;
+  if (error instanceof ClerkMetadataError) return outcomeOf(error);
+  return "api";
 }
 
-const OPTION_HELP = {
-  kind: "  --kind public|private|unsafe   Which metadata field (default: public)",
-  jsonFile: "  --json-file <path>             Read the JSON value from a file instead of the argument; - reads stdin",
-  print: "  --print                        After the write, print the resulting metadata (one more request)",
-  apiUrl: "  --api-url <url>                Clerk Backend API origin (default: $CLERK_API_URL, else https://api.clerk.com)",
-  secretKey:
-    "  --secret-key <key>             Clerk secret key (default: $CLERK_SECRET_KEY). Discouraged: arguments are\n" +
-    "                                 visible to other users in `ps` and kept in shell history; prefer the env var",
-  help: "  -h, --help                     Show help (also per command: " + NAME + " set --help)",
-  version: "  --version                      Print the version",
-};
-
-const EXIT_HELP = `Exit codes:
-  0  success (has: the key is present)
-  1  has: the key is absent
-  2  usage error: unknown command or option, missing or extra arguments, a value that is not
-     JSON (the message says which and why), an unreadable --json-file
-  3  not found: no such user (resource_not_found, HTTP 404), or get-key of an absent key
-  4  refused by the package before any request: invalid_argument (e.g. an empty user id, merge
-     of a non-object, metadata over 8 KB), missing_secret_key, invalid_secret_key, invalid_api_url
-  5  other API error: Clerk answered 4xx/5xx (e.g. 401 key rejected, 429 rate limit, 500) after
-     retries, or an unreadable response
-  6  network error or timeout, after retries`;
-
-const HELP = `Usage: ${NAME} <command> [options]
-
-Read and write a Clerk user's metadata (public by default) from scripts and the shell.
-
-Commands:
-${Object.entries(COMMANDS)
-  .map(([name, spec]) => `  ${usageLine(name, spec).padEnd(33)}${spec.summary}`)
-  .join("\n")}
-  ${"help [command]".padEnd(33)}Show this help, or one command's help
-
-Options:
-${OPTION_HELP.kind}
-${OPTION_HELP.jsonFile}
-                                 (set, merge, replace)
-${OPTION_HELP.print.replace("After the write", "After a write")}
-${OPTION_HELP.apiUrl}
-${OPTION_HELP.secretKey}
-${OPTION_HELP.help}
-${OPTION_HELP.version}
-
-JSON values:
-  Values are JSON, quoted for the shell: '"admin"' (a string), 42, true, null, '["a","b"]',
-  '{"a":1}'. A bare word such as admin is not JSON and is refused (exit 2), never guessed to be
-  a string. Negative numbers work as is (-5); -- ends the options. set refuses null (exit 4):
-  Clerk reads a null as "remove this key"; use remove.
-
-Output:
-  Results are JSON on stdout; writes print nothing unless --print. Errors are one line on
-  stderr, "${NAME}: <message>". The secret key is never printed.
-
-Environment:
-  CLERK_SECRET_KEY   Clerk secret key (sk_test_... or sk_live_...)
-  CLERK_API_URL      Backend API origin (default https://api.clerk.com)
-
-${EXIT_HELP}
-
-Examples:
-  export CLERK_SECRET_KEY=sk_test_...
-  ${NAME} get user_123
-  ${NAME} set user_123 role '"admin"'
-  ${NAME} merge user_123 '{"plan":"pro","trial":null}' --print
-  ${NAME} has user_123 role && echo "has a role"
-  echo '{"notes":"vip"}' | ${NAME} replace user_123 --kind private --json-file -
-`;
-
-function commandHelp(name: string, spec: CommandSpec): string {
-  const lines = [`Usage: ${NAME} ${usageLine(name, spec)} [options]`];
-  if (spec.jsonArg !== undefined) {
-    const withoutJson = { ...spec, args: spec.args.slice(0, spec.jsonArg) };
-    lines.push(`       ${NAME} ${usageLine(name, withoutJson)} --json-file <path|-> [options]`);
-  }
-  lines.push("", spec.details, "", "Options:", OPTION_HELP.kind);
-  if (spec.jsonArg !== undefined) lines.push(OPTION_HELP.jsonFile);
-  if (spec.write) lines.push(OPTION_HELP.print);
-  lines.push(OPTION_HELP.apiUrl, OPTION_HELP.secretKey, OPTION_HELP.help, "", EXIT_HELP, "");
-  return lines.join("\n");
-}
-
-// ---------------------------------------------------------------------------------------------
-// Argument parsing
-
-const OPTIONS = {
-  "secret-key": { type: "string" },
-  "api-url": { type: "string" },
-  kind: { type: "string" },
-  "json-file": { type: "string" },
-  print: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-  version: { type: "boolean" },
-} as const;
-
-interface Parsed {
-  positionals: string[];
-  secretKey: string | undefined;
-  apiUrl: string | undefined;
-  kind: string | undefined;
-  jsonFile: string | undefined;
-  print: boolean;
-  help: boolean;
-  version: boolean;
-}
-
-/** Negative numbers (`set u n -5`) are values, not options: hidden from parseArgs, then restored. */
-const NEGATIVE = /^-[0-9.]/;
-const SENTINEL = "\u0000negative:";
-
-function parse(argv: readonly string[]): Parsed {
-  const hidden = argv.map((arg) => (NEGATIVE.test(arg) ? SENTINEL + arg : arg));
-  const restore = (value: string | undefined): string | undefined =>
-    value?.startsWith(SENTINEL) ? value.slice(SENTINEL.length) : value;
-  let result;
-  try {
-    result = parseArgs({ args: hidden, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const unknown = /^Unknown option '([^']*)'/.exec(message);
-    if (unknown) throw usageError(`unknown option ${unknown[1]}; see ${NAME} --help`);
-    // parseArgs' messages run over several lines; the first says what is wrong.
-    throw usageError(message.split("\n")[0]!.replace(/\.$/, ""));
-  }
-  const { values, positionals } = result;
-  return {
-    positionals: positionals.map((p) => restore(p)!),
-    secretKey: restore(values["secret-key"]),
-    apiUrl: restore(values["api-url"]),
-    kind: restore(values.kind),
-    jsonFile: restore(values["json-file"]),
-    print: values.print ?? false,
-    help: values.help ?? false,
-    version: values.version ?? false,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// JSON values
-
-/** Parses a JSON value given as `source` ("the <json> argument", "stdin", …); exit 2 if it is not JSON. */
-function parseJson(text: string, source: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    // JSON.parse's own message says what is wrong and where (its wording varies with the Node version).
-    let message = `invalid JSON in ${source}: ${error instanceof Error ? error.message : String(error)}`;
-    const word = text.trim();
-    if (word !== "" && !/^["{[]/.test(word)) {
-      message +=
-        word.length <= 60 && !/['\s]/.test(word)
-          ? `; a string must be quoted as JSON, e.g. '${JSON.stringify(word)}'`
-          : "; a string must be quoted as JSON, e.g. '\"admin\"'";
-    }
-    throw usageError(message);
-  }
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-async function readJsonFile(path: string): Promise<unknown> {
-  if (path === "") throw usageError("--json-file needs a path, or - for stdin");
-  let text: string;
-  try {
-    text = path === "-" ? await readStdin() : readFileSync(path, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "permission denied" : (code ?? "read failed");
-    throw usageError(`cannot read --json-file ${JSON.stringify(path)}: ${why}`);
-  }
-  return parseJson(text.replace(/^\uFEFF/, ""), path === "-" ? "stdin" : `--json-file ${JSON.stringify(path)}`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Errors
-
-const REFUSED = new Set(["invalid_argument", "missing_secret_key", "invalid_secret_key", "invalid_api_url", "browser_not_allowed"]);
-const NETWORK = new Set(["network_error", "timeout", "aborted"]);
-
-function exitCodeOf(error: ClerkMetadataError): number {
-  if (error.code === "resource_not_found" || error.status === 404) return EXIT.notFound;
-  if (REFUSED.has(error.code)) return EXIT.refused;
-  if (NETWORK.has(error.code)) return EXIT.network;
-  return EXIT.api;
-}
-
-function describe(error: ClerkMetadataError): string {
-  const details: string[] = [];
-  if (error.status !== undefined) details.push(`HTTP ${error.status}`);
-  if (!error.message.includes(error.code)) details.push(error.code);
-  if (error.retryAfter !== undefined) details.push(`retry after ${error.retryAfter} s`);
-  if (error.clerkTraceId !== undefined) details.push(`trace ${error.clerkTraceId}`);
-  return details.length > 0 ? `${error.message} (${details.join(", ")})` : error.message;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Commands
-
-const KINDS: readonly MetadataKind[] = ["public", "private", "unsafe"];
-
-const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
-
-interface Output {
-  stdout: string;
-  exitCode: number;
-}
-
-async function run(argv: readonly string[]): Promise<Output> {
-  const options = parse(argv);
-  const [command, ...args] = options.positionals;
-
-  if (command === "help") {
-    const topic = args[0];
-    if (topic === undefined) return { stdout: HELP, exitCode: EXIT.ok };
-    const spec = COMMANDS[topic];
-    if (!spec || !Object.hasOwn(COMMANDS, topic)) throw usageError(`unknown command ${JSON.stringify(topic)}; see ${NAME} --help`);
-    return { stdout: commandHelp(topic, spec), exitCode: EXIT.ok };
-  }
-  if (command === undefined) {
-    if (options.version) return { stdout: `${version()}\n`, exitCode: EXIT.ok };
-    if (options.help) return { stdout: HELP, exitCode: EXIT.ok };
-    throw usageError(`missing command; see ${NAME} --help`);
-  }
-  const spec = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
-  if (!spec) throw usageError(`unknown command ${JSON.stringify(command)}; commands: ${Object.keys(COMMANDS).join(", ")} (see ${NAME} --help)`);
-  if (options.help) return { stdout: commandHelp(command, spec), exitCode: EXIT.ok };
-  if (options.version) throw usageError("--version takes no command");
-
-  // Arguments.
-  const fromFile = options.jsonFile !== undefined;
-  if (fromFile && spec.jsonArg === undefined) throw usageError(`--json-file applies only to set, merge and replace, not ${command}`);
-  if (options.print && !spec.write) throw usageError(`--print applies only to writes (set, merge, remove, replace, clear), not ${command}`);
-  const expected = fromFile ? spec.args.slice(0, spec.jsonArg) : spec.args;
-  if (args.length < expected.length) {
-    const missing = expected.slice(args.length).map((a) => `<${a}>`).join(" ");
-    const hint = !fromFile && spec.jsonArg !== undefined && args.length === spec.jsonArg ? " (or pass --json-file)" : "";
-    throw usageError(`${command}: missing ${missing}${hint}; usage: ${NAME} ${usageLine(command, spec)}`);
-  }
-  if (args.length > expected.length && !spec.variadic) {
-    if (fromFile && args.length === spec.args.length) {
-      throw usageError(`${command}: give the value either as an argument or with --json-file, not both`);
-    }
-    throw usageError(`${command}: too many arguments (expected ${expected.length}, got ${args.length}); usage: ${NAME} ${usageLine(command, spec)}`);
-  }
-  const kindName = options.kind ?? "public";
-  if (!(KINDS as readonly string[]).includes(kindName)) {
-    throw usageError(`invalid --kind ${JSON.stringify(kindName)}: expected public, private or unsafe`);
-  }
-  const kind = kindName as MetadataKind;
-  let value: unknown;
-  if (spec.jsonArg !== undefined) {
-    value = fromFile
-      ? await readJsonFile(options.jsonFile!)
-      : parseJson(args[spec.jsonArg]!, `the <${spec.args[spec.jsonArg]}> argument`);
-  }
-
-  // The call. Missing or malformed keys and URLs are reported by the package (exit 4).
-  const client = createClerkMetadataClient({ secretKey: options.secretKey, apiUrl: options.apiUrl });
-  const field: MetadataFieldClient = client[kind];
-  const userId = args[0]!;
-  switch (command) {
-    case "get":
-      return { stdout: json(await field.get(userId)), exitCode: EXIT.ok };
-    case "get-key": {
-      const key = args[1]!;
-      const found = await field.getKey(userId, key);
-      if (found === undefined) {
-        throw new CliError(`key ${JSON.stringify(key)} not found in the ${kind} metadata of user ${JSON.stringify(userId)}`, EXIT.notFound);
-      }
-      return { stdout: json(found), exitCode: EXIT.ok };
-    }
-    case "has": {
-      const present = await field.hasKey(userId, args[1]!);
-      return { stdout: `${present}\n`, exitCode: present ? EXIT.ok : EXIT.hasFalse };
-    }
-    case "set":
-      await field.setKey(userId, args[1]!, value);
-      break;
-    case "merge":
-      await field.merge(userId, value as Record<string, unknown>);
-      break;
-    case "remove":
-      await field.removeKeys(userId, args.slice(1));
-      break;
-    case "replace":
-      await field.replace(userId, value as Record<string, unknown>);
-      break;
-    case "clear":
-      await field.clear(userId);
-      break;
-  }
-  if (!options.print) return { stdout: "", exitCode: EXIT.ok };
-  try {
-    return { stdout: json(await field.get(userId)), exitCode: EXIT.ok };
-  } catch (error) {
-    if (error instanceof ClerkMetadataError) {
-      throw new CliError(`the ${command} succeeded, but reading the result for --print failed: ${describe(error)}`, exitCodeOf(error));
-    }
-    throw error;
-  }
-}
-
-function version(): string {
-  try {
-    // dist/cli.mjs sits next to the package root's package.json, in the repository and when installed.
-    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: unknown };
-    return typeof pkg.version === "string" ? pkg.version : "unknown";
-  } catch {
-    return "unknown";
-  }
-}
-
-/** Replaces anything that could be a secret key in a stderr line. */
-function redact(message: string, secrets: readonly (string | undefined)[]): string {
-  let text = message;
-  for (const secret of secrets) {
-    if (secret !== undefined && secret.length >= 4) text = text.split(secret).join("[redacted]");
-  }
-  return text.replace(/\bsk_(?:test|live)_[A-Za-z0-9_-]+/g, "sk_[redacted]").replace(/\s*[\r\n]+\s*/g, " ");
-}
-
+/** The value of --secret-key, found without parsing, so that even a usage error never prints it. */
 function secretKeyFlag(argv: readonly string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -461,30 +41,17 @@ function secretKeyFlag(argv: readonly string[]): string | undefined {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  const output = new Output([secretKeyFlag(argv), process.env.CLERK_SECRET_KEY]);
   process.stdout.on("error", (error: NodeJS.ErrnoException) => {
     // A closed pipe (`| head`) is not our failure.
     if (error.code === "EPIPE") process.exit(process.exitCode ?? EXIT.ok);
     throw error;
   });
   try {
-    const { stdout, exitCode } = await run(argv);
-    if (stdout !== "") process.stdout.write(stdout);
-    process.exitCode = exitCode;
+    process.exitCode = EXIT[await run(await interpret(argv), output)];
   } catch (error) {
-    let message: string;
-    let exitCode: number;
-    if (error instanceof CliError) {
-      message = error.message;
-      exitCode = error.exitCode;
-    } else if (error instanceof ClerkMetadataError) {
-      message = describe(error);
-      exitCode = exitCodeOf(error);
-    } else {
-      message = `unexpected error: ${error instanceof Error ? error.message : String(error)}`;
-      exitCode = EXIT.api;
-    }
-    process.stderr.write(`${NAME}: ${redact(message, [secretKeyFlag(argv), process.env.CLERK_SECRET_KEY])}\n`);
-    process.exitCode = exitCode;
+    output.error(error);
+    process.exitCode = EXIT[failureOutcome(error)];
   }
 }
 
