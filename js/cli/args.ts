@@ -131,7 +131,7 @@ Commands:
 ${Object.entries(COMMANDS as Record<string, CommandSpec>)
   .map(([name, spec]) => `  ${usageLine(name, spec).padEnd(33)}${spec.summary}`)
   .join("\n")}
-  ${"help [command]".padEnd(33)}Show this help, or one command's help
+  ${"help [command]".padEnd(33)}Show this help (also with no arguments), or one command's help
 
 Options:
 ${OPTION_HELP.kind}
@@ -260,6 +260,8 @@ const KINDS: readonly MetadataKind[] = ["public", "private", "unsafe"];
 const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMANDS, name);
 
 export async function interpret(argv: readonly string[]): Promise<Invocation> {
+  // As gh does: a bare invocation is someone asking what the tool does, not a mistake.
+  if (argv.length === 0) return { type: "text", text: HELP };
   const options = parse(argv);
   const [command, ...args] = options.positionals;
   if (command === "help") {

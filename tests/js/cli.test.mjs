@@ -137,6 +137,9 @@ describe("help and version", PARALLEL, () => {
     assert.match(r.stdout, /get-key of an absent key/);
 
     assert.equal((await cli(["-h"])).stdout, r.stdout);
+    const bare = await cli([]);
+    assertOk(bare);
+    assert.equal(bare.stdout, r.stdout, "no arguments prints the help, exit 0");
   });
 
   it("per-command help: <command> --help, -h and help <command>", async ({ cli }) => {
@@ -324,7 +327,7 @@ describe("usage errors (exit 2)", PARALLEL, () => {
   });
 
   it("unknown command or option, missing or extra arguments, misplaced flags", async ({ server, cli }) => {
-    assertFails(await cli([]), 2, /missing command/);
+    assertFails(await cli(["--kind", "private"]), 2, /missing command/);
     assertFails(await cli(["frobnicate", "user_1"]), 2, /unknown command "frobnicate"/);
     assertFails(await cli(["get", "user_1", "--verbose"]), 2, /unknown option --verbose/);
     assertFails(await cli(["get"]), 2, /get: missing <userId>/);
