@@ -8,7 +8,7 @@
  * knows about (unknown commands and options, missing arguments, text that is not JSON).
  */
 import { ClerkMetadataError } from "./index.js";
-import { interpret } from "./cli/args.js";
+import { interpret, jsonRequested } from "./cli/args.js";
 import { run } from "./cli/commands.js";
 import { CliError, Output, outcomeOf, type Outcome } from "./cli/output.js";
 
@@ -41,7 +41,7 @@ function secretKeyFlag(argv: readonly string[]): string | undefined {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  const output = new Output([secretKeyFlag(argv), process.env.CLERK_SECRET_KEY]);
+  const output = new Output(jsonRequested(argv), [secretKeyFlag(argv), process.env.CLERK_SECRET_KEY]);
   process.stdout.on("error", (error: NodeJS.ErrnoException) => {
     // A closed pipe (`| head`) is not our failure.
     if (error.code === "EPIPE") process.exit(process.exitCode ?? EXIT.ok);

@@ -107,6 +107,7 @@ const OPTION_HELP = {
   secretKey:
     "  --secret-key <key>             Clerk secret key (default: $CLERK_SECRET_KEY). Discouraged: arguments are\n" +
     "                                 visible to other users in `ps` and kept in shell history; prefer the env var",
+  json: "  --json                         Results as one line of JSON; a failure as one JSON object on stderr",
   help: "  -h, --help                     Show help (also per command: " + NAME + " set --help)",
   version: "  --version                      Print the version",
 };
@@ -138,6 +139,7 @@ ${OPTION_HELP.kind}
 ${OPTION_HELP.jsonFile}
                                  (set, merge, replace)
 ${OPTION_HELP.print.replace("After the write", "After a write")}
+${OPTION_HELP.json}
 ${OPTION_HELP.apiUrl}
 ${OPTION_HELP.secretKey}
 ${OPTION_HELP.help}
@@ -152,6 +154,12 @@ JSON values:
 Output:
   Results are JSON on stdout; writes print nothing unless --print. Errors are one line on
   stderr, "${NAME}: <message>". The secret key is never printed.
+  With --json, every result is one line of JSON: reads print the value, writes print
+  {"ok":true,"command":...,"userId":...,"kind":...} (plus "metadata" with --print). A failure
+  prints nothing on stdout and one JSON object on stderr:
+  {"code":...,"status":...,"clerkTraceId":...,"retryAfter":...,"message":...,"operation":...}
+  (null where it does not apply). code is the package's or Clerk's code, or the CLI's own:
+  usage_error, key_not_found.
 
 Environment:
   CLERK_SECRET_KEY   Clerk secret key (sk_test_... or sk_live_...)
@@ -166,6 +174,7 @@ Examples:
   ${NAME} merge user_123 '{"plan":"pro","trial":null}' --print
   ${NAME} has user_123 role && echo "has a role"
   echo '{"notes":"vip"}' | ${NAME} replace user_123 --kind private --json-file -
+  ${NAME} get user_123 --json 2>error.json | jq .plan
 `;
 
 export function commandHelp(name: CommandName): string {
@@ -178,7 +187,7 @@ export function commandHelp(name: CommandName): string {
   lines.push("", spec.details, "", "Options:", OPTION_HELP.kind);
   if (spec.jsonArg !== undefined) lines.push(OPTION_HELP.jsonFile);
   if (spec.write) lines.push(OPTION_HELP.print);
-  lines.push(OPTION_HELP.apiUrl, OPTION_HELP.secretKey, OPTION_HELP.help, "", EXIT_HELP, "");
+  lines.push(OPTION_HELP.json, OPTION_HELP.apiUrl, OPTION_HELP.secretKey, OPTION_HELP.help, "", EXIT_HELP, "");
   return lines.join("\n");
 }
 
@@ -191,6 +200,8 @@ const OPTIONS = {
   kind: { type: "string" },
   "json-file": { type: "string" },
   print: { type: "boolean" },
+  // Read before parsing (jsonRequested), so that even a usage error is reported as JSON.
+  json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
 } as const;
@@ -235,6 +246,12 @@ function parse(argv: readonly string[]): Parsed {
     help: values.help ?? false,
     version: values.version ?? false,
   };
+}
+
+/** Whether --json was given; scanned, not parsed, so that it holds even when parsing fails. */
+export function jsonRequested(argv: readonly string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end === -1 ? argv : argv.slice(0, end)).includes("--json");
 }
 
 /** A command line, checked: what to show, or which command to run with what. */

@@ -34,7 +34,8 @@ async function runCommand(call: CommandCall, output: Output): Promise<Outcome> {
       const key = rest[0]!;
       const found = await field.getKey(userId, key);
       if (found === undefined) {
-        throw new CliError(`key ${JSON.stringify(key)} not found in the ${call.kind} metadata of user ${JSON.stringify(userId)}`, "notFound");
+        const message = `key ${JSON.stringify(key)} not found in the ${call.kind} metadata of user ${JSON.stringify(userId)}`;
+        throw new CliError(message, "notFound", "key_not_found");
       }
       output.result(found);
       return "ok";
@@ -60,7 +61,14 @@ async function runCommand(call: CommandCall, output: Output): Promise<Outcome> {
       await field.clear(userId);
       break;
   }
-  if (call.print) output.result(await readBack(call, field, userId));
+  const metadata = call.print ? await readBack(call, field, userId) : undefined;
+  if (output.json) {
+    // Every --json run prints one JSON document, so a script can parse stdout whatever it ran.
+    const summary = { ok: true, command: call.command, userId, kind: call.kind };
+    output.result(call.print ? { ...summary, metadata } : summary);
+  } else if (call.print) {
+    output.result(metadata);
+  }
   return "ok";
 }
 
@@ -70,9 +78,8 @@ async function readBack(call: CommandCall, field: MetadataFieldClient, userId: s
     return await field.get(userId);
   } catch (error) {
     if (!(error instanceof ClerkMetadataError)) throw error;
-    throw new CliError(`the ${call.command} succeeded, but reading the result for --print failed: ${describe(error)}`, outcomeOf(error), {
-      cause: error,
-    });
+    const message = `the ${call.command} succeeded, but reading the result for --print failed: ${describe(error)}`;
+    throw new CliError(message, outcomeOf(error), error.code, { cause: error });
   }
 }
 

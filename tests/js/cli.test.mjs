@@ -339,6 +339,79 @@ describe("usage errors (exit 2)", PARALLEL, () => {
   });
 });
 
+describe("--json", PARALLEL, () => {
+  /** The run failed with `code`, nothing on stdout and one JSON object on stderr; returns it. */
+  function jsonFailure(r, code) {
+    assert.equal(r.code, code, `exit code (stderr: ${r.stderr})`);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /^\{[^\n]*\}\n$/, "one JSON object on one line");
+    const error = JSON.parse(r.stderr);
+    assert.deepEqual(Object.keys(error).sort(), ["clerkTraceId", "code", "message", "operation", "retryAfter", "status"]);
+    return error;
+  }
+
+  it("results are one line of JSON; writes print a summary, with the metadata under --print", async ({ cli, stored }) => {
+    let r = await cli(["get", "user_1", "--json"]);
+    assertOk(r);
+    assert.equal(r.stdout, `${JSON.stringify(SEED().user_1.public_metadata)}\n`);
+    r = await cli(["--json", "get-key", "user_1", "nested"]);
+    assertOk(r);
+    assert.equal(r.stdout, '{"a":1,"b":{"c":2}}\n');
+    r = await cli(["has", "user_1", "missing", "--json"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "false\n");
+    r = await cli(["set", "user_2", "role", '"admin"', "--json"]);
+    assertOk(r);
+    assert.deepEqual(JSON.parse(r.stdout), { ok: true, command: "set", userId: "user_2", kind: "public" });
+    r = await cli(["merge", "user_2", '{"plan":"pro"}', "--kind", "private", "--json", "--print"]);
+    assertOk(r);
+    assert.deepEqual(JSON.parse(r.stdout), { ok: true, command: "merge", userId: "user_2", kind: "private", metadata: { plan: "pro" } });
+    assert.deepEqual(stored("user_2", "private"), { plan: "pro" });
+  });
+
+  it("API errors carry code, status, clerkTraceId, retryAfter, message and operation", async ({ server, cli }) => {
+    let error = jsonFailure(await cli(["get", "user_nope", "--json"]), 3);
+    assert.equal(error.code, "resource_not_found");
+    assert.equal(error.status, 404);
+    assert.equal(error.operation, "get");
+    assert.equal(typeof error.clerkTraceId, "string");
+    assert.match(error.message, /not found/i);
+    assert.equal(error.retryAfter, null);
+
+    server.injectFault({ fault: { kind: "status", status: 429, headers: { "retry-after": "120" } }, times: 10 });
+    error = jsonFailure(await cli(["merge", "user_1", '{"a":1}', "--json"]), 5);
+    assert.equal(error.status, 429);
+    assert.equal(error.retryAfter, 120);
+    assert.equal(error.operation, "merge");
+    server.clearFaults();
+
+    error = jsonFailure(await cli(["get", "user_1", "--json"], { env: { CLERK_SECRET_KEY: undefined } }), 4);
+    assert.equal(error.code, "missing_secret_key");
+    assert.equal(error.status, null);
+  });
+
+  it("the CLI's own failures: usage_error and key_not_found, also when parsing fails", async ({ server, cli }) => {
+    let error = jsonFailure(await cli(["get", "user_1", "--json", "--verbose"]), 2);
+    assert.deepEqual(error, {
+      code: "usage_error",
+      status: null,
+      clerkTraceId: null,
+      retryAfter: null,
+      message: "unknown option --verbose; see clerk-metadata-wasm --help",
+      operation: null,
+    });
+    error = jsonFailure(await cli(["set", "user_1", "role", "admin", "--json"]), 2);
+    assert.equal(error.code, "usage_error");
+    assert.ok(error.message.includes(parseMessage("admin")), error.message);
+    assert.equal(server.requests.length, 0, "nothing was sent");
+    error = jsonFailure(await cli(["get-key", "user_1", "missing", "--json"]), 3);
+    assert.equal(error.code, "key_not_found");
+    assert.match(error.message, /key "missing" not found/);
+    // After --, --json is an argument like any other.
+    assertFails(await cli(["get", "--", "user_1", "--json"]), 2, /too many arguments/);
+  });
+});
+
 describe("errors from the package and the API", PARALLEL, () => {
   it("missing CLERK_SECRET_KEY: exit 4, nothing sent", async ({ server, cli }) => {
     assertFails(await cli(["get", "user_1"], { env: { CLERK_SECRET_KEY: undefined } }), 4, /Missing CLERK_SECRET_KEY/);
