@@ -16,11 +16,14 @@ import { CliError, Output, outcomeOf, type Outcome } from "./cli/output.js";
 const EXIT: Record<Outcome, number> = {
   ok: 0,
   hasFalse: 1,
+  itemsFailed: 1,
   usage: 2,
   notFound: 3,
   refused: 4,
   api: 5,
   network: 6,
+  // 128 + SIGINT, as a shell reports a process that Ctrl-C ended.
+  interrupted: 130,
 };
 
 function failureOutcome(error: unknown): Outcome {

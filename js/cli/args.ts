@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { MetadataKind } from "../index.js";
-import { NAME, usageError } from "./output.js";
+import { fsReason, NAME, usageError } from "./output.js";
 
 export interface CommandSpec {
   /** Positional argument names after the command, as shown in usage. */
@@ -17,9 +17,20 @@ export interface CommandSpec {
   jsonArg?: number;
   /** A write: --print applies. */
   write: boolean;
+  /** A many-user command: the member each JSON line carries besides "userId". */
+  batch?: "metadata" | "entries";
   summary: string;
   details: string;
 }
+
+const BATCH_DETAILS =
+  "Blank lines are\n" +
+  "skipped. Prints one JSON line per item on stdout (or into --results <file>), in input order:\n" +
+  '  {"index":0,"line":1,"userId":"user_1","status":"ok"}\n' +
+  '  {"index":1,"line":2,"userId":"user_2","status":"error","error":{"code":...,"status":...,"message":...}}\n' +
+  "A line that is not such an object fails that item only (code invalid_line, its line number in\n" +
+  "the message); the others still run. A progress bar is drawn on stderr when it is a terminal.\n" +
+  'Exits 1 when any item failed; Ctrl-C stops starting items (the rest are "skipped"), exit 130.';
 
 export const COMMANDS = {
   get: {
@@ -87,6 +98,26 @@ export const COMMANDS = {
     summary: "Empty the metadata ({})",
     details: "Replaces the metadata field with {}.",
   },
+  "merge-many": {
+    args: ["file|-"],
+    write: false,
+    batch: "metadata",
+    summary: "Deep-merge into many users, from JSON Lines",
+    details:
+      'Reads one {"userId": "...", "metadata": {...}} per line from <file> (- reads stdin) and\n' +
+      "merges each as merge does, several users at once (--concurrency). " +
+      BATCH_DETAILS,
+  },
+  "set-many": {
+    args: ["file|-"],
+    write: false,
+    batch: "entries",
+    summary: "Set keys exactly for many users, from JSON Lines",
+    details:
+      'Reads one {"userId": "...", "entries": {...}} per line from <file> (- reads stdin) and sets\n' +
+      "each entry's keys to exactly those values, other keys untouched, one write per user. " +
+      BATCH_DETAILS,
+  },
 } as const satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof COMMANDS;
@@ -107,6 +138,8 @@ const OPTION_HELP = {
   secretKey:
     "  --secret-key <key>             Clerk secret key (default: $CLERK_SECRET_KEY). Discouraged: arguments are\n" +
     "                                 visible to other users in `ps` and kept in shell history; prefer the env var",
+  concurrency: "  --concurrency <n>              Users worked on at once (default 8, at most 1000)",
+  results: "  --results <file>               Write the JSON Lines results into <file> instead of stdout",
   json: "  --json                         Results as one line of JSON; a failure as one JSON object on stderr",
   help: "  -h, --help                     Show help (also per command: " + NAME + " set --help)",
   version: "  --version                      Print the version",
@@ -114,15 +147,16 @@ const OPTION_HELP = {
 
 const EXIT_HELP = `Exit codes:
   0  success (has: the key is present)
-  1  has: the key is absent
+  1  has: the key is absent; merge-many, set-many: at least one item failed
   2  usage error: unknown command or option, missing or extra arguments, a value that is not
-     JSON (the message says which and why), an unreadable --json-file
+     JSON (the message says which and why), an unreadable --json-file or input file
   3  not found: no such user (resource_not_found, HTTP 404), or get-key of an absent key
   4  refused by the package before any request: invalid_argument (e.g. an empty user id, merge
      of a non-object, metadata over 8 KB), missing_secret_key, invalid_secret_key, invalid_api_url
   5  other API error: Clerk answered 4xx/5xx (e.g. 401 key rejected, 429 rate limit, 500) after
      retries, or an unreadable response
-  6  network error or timeout, after retries`;
+  6  network error or timeout, after retries
+  130  merge-many, set-many: interrupted (Ctrl-C)`;
 
 export const HELP = `Usage: ${NAME} <command> [options]
 
@@ -139,6 +173,10 @@ ${OPTION_HELP.kind}
 ${OPTION_HELP.jsonFile}
                                  (set, merge, replace)
 ${OPTION_HELP.print.replace("After the write", "After a write")}
+${OPTION_HELP.concurrency}
+                                 (merge-many, set-many)
+${OPTION_HELP.results}
+                                 (merge-many, set-many)
 ${OPTION_HELP.json}
 ${OPTION_HELP.apiUrl}
 ${OPTION_HELP.secretKey}
@@ -159,7 +197,7 @@ Output:
   prints nothing on stdout and one JSON object on stderr:
   {"code":...,"status":...,"clerkTraceId":...,"retryAfter":...,"message":...,"operation":...}
   (null where it does not apply). code is the package's or Clerk's code, or the CLI's own:
-  usage_error, key_not_found.
+  usage_error, key_not_found, interrupted.
 
 Environment:
   CLERK_SECRET_KEY   Clerk secret key (sk_test_... or sk_live_...)
@@ -175,6 +213,7 @@ Examples:
   ${NAME} has user_123 role && echo "has a role"
   echo '{"notes":"vip"}' | ${NAME} replace user_123 --kind private --json-file -
   ${NAME} get user_123 --json 2>error.json | jq .plan
+  ${NAME} merge-many plans.jsonl --results results.jsonl
 `;
 
 export function commandHelp(name: CommandName): string {
@@ -187,6 +226,7 @@ export function commandHelp(name: CommandName): string {
   lines.push("", spec.details, "", "Options:", OPTION_HELP.kind);
   if (spec.jsonArg !== undefined) lines.push(OPTION_HELP.jsonFile);
   if (spec.write) lines.push(OPTION_HELP.print);
+  if (spec.batch) lines.push(OPTION_HELP.concurrency, OPTION_HELP.results);
   lines.push(OPTION_HELP.json, OPTION_HELP.apiUrl, OPTION_HELP.secretKey, OPTION_HELP.help, "", EXIT_HELP, "");
   return lines.join("\n");
 }
@@ -202,6 +242,8 @@ const OPTIONS = {
   print: { type: "boolean" },
   // Read before parsing (jsonRequested), so that even a usage error is reported as JSON.
   json: { type: "boolean" },
+  concurrency: { type: "string" },
+  results: { type: "string" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean" },
 } as const;
@@ -213,6 +255,8 @@ interface Parsed {
   kind: string | undefined;
   jsonFile: string | undefined;
   print: boolean;
+  concurrency: string | undefined;
+  results: string | undefined;
   help: boolean;
   version: boolean;
 }
@@ -243,6 +287,8 @@ function parse(argv: readonly string[]): Parsed {
     kind: restore(values.kind),
     jsonFile: restore(values["json-file"]),
     print: values.print ?? false,
+    concurrency: restore(values.concurrency),
+    results: restore(values.results),
     help: values.help ?? false,
     version: values.version ?? false,
   };
@@ -267,7 +313,11 @@ export interface CommandCall {
   kind: MetadataKind;
   /** The JSON value of set, merge and replace, parsed. */
   value: unknown;
+  /** The text of merge-many's and set-many's input (JSON Lines), read but not yet parsed. */
+  input: string | undefined;
   print: boolean;
+  concurrency: number | undefined;
+  results: string | undefined;
   secretKey: string | undefined;
   apiUrl: string | undefined;
 }
@@ -316,7 +366,10 @@ export async function interpret(argv: readonly string[]): Promise<Invocation> {
     args,
     kind: kindName as MetadataKind,
     value,
+    input: spec.batch ? await readText(args[0]!, "the input") : undefined,
     print: options.print,
+    concurrency: concurrencyOf(options.concurrency),
+    results: options.results,
     secretKey: options.secretKey,
     apiUrl: options.apiUrl,
   };
@@ -328,6 +381,9 @@ function checkArguments(command: CommandName, args: readonly string[], options: 
   const fromFile = options.jsonFile !== undefined;
   if (fromFile && spec.jsonArg === undefined) throw usageError(`--json-file applies only to set, merge and replace, not ${command}`);
   if (options.print && !spec.write) throw usageError(`--print applies only to writes (set, merge, remove, replace, clear), not ${command}`);
+  for (const flag of ["concurrency", "results"] as const) {
+    if (options[flag] !== undefined && !spec.batch) throw usageError(`--${flag} applies only to merge-many and set-many, not ${command}`);
+  }
   const expected = fromFile ? spec.args.slice(0, spec.jsonArg) : spec.args;
   if (args.length < expected.length) {
     const missing = expected.slice(args.length).map((a) => `<${a}>`).join(" ");
@@ -342,8 +398,15 @@ function checkArguments(command: CommandName, args: readonly string[], options: 
   }
 }
 
+/** --concurrency as a whole number; its range is the package's to check (exit 4). */
+function concurrencyOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^[0-9]+$/.test(text)) throw usageError(`invalid --concurrency ${JSON.stringify(text)}: expected a whole number`);
+  return Number(text);
+}
+
 // ---------------------------------------------------------------------------------------------
-// JSON values
+// Input: JSON values, files, stdin
 
 /** Parses a JSON value given as `source` ("the <json> argument", "stdin", …); exit 2 if it is not JSON. */
 function parseJson(text: string, source: string): unknown {
@@ -369,16 +432,19 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-async function readJsonFile(path: string): Promise<unknown> {
-  if (path === "") throw usageError("--json-file needs a path, or - for stdin");
+/** The text of a file, or of stdin for "-", without a leading BOM; `what` names it in errors. */
+async function readText(path: string, what: string): Promise<string> {
+  if (path === "") throw usageError(`${what} needs a path, or - for stdin`);
   let text: string;
   try {
     text = path === "-" ? await readStdin() : readFileSync(path, "utf8");
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "permission denied" : (code ?? "read failed");
-    throw usageError(`cannot read --json-file ${JSON.stringify(path)}: ${why}`);
+    throw usageError(`cannot read ${what} ${JSON.stringify(path)}: ${fsReason(error)}`);
   }
-  return parseJson(text.replace(/^\uFEFF/, ""), path === "-" ? "stdin" : `--json-file ${JSON.stringify(path)}`);
+  return text.replace(/^\uFEFF/, "");
+}
+
+async function readJsonFile(path: string): Promise<unknown> {
+  const text = await readText(path, "--json-file");
+  return parseJson(text, path === "-" ? "stdin" : `--json-file ${JSON.stringify(path)}`);
 }

@@ -4,9 +4,16 @@
  * of the wasm to the package.
  */
 import { readFileSync } from "node:fs";
-import { ClerkMetadataError, createClerkMetadataClient, type MetadataFieldClient } from "../index.js";
-import type { CommandCall, Invocation } from "./args.js";
-import { CliError, describe, outcomeOf, type Outcome, type Output } from "./output.js";
+import {
+  ClerkMetadataError,
+  createClerkMetadataClient,
+  type BatchItemResult,
+  type BatchOptions,
+  type MetadataFieldClient,
+  type MetadataInput,
+} from "../index.js";
+import { COMMANDS, type CommandCall, type Invocation } from "./args.js";
+import { CliError, describe, outcomeOf, type BatchRecord, type BatchSink, type Outcome, type Output } from "./output.js";
 
 export async function run(invocation: Invocation, output: Output): Promise<Outcome> {
   switch (invocation.type) {
@@ -25,6 +32,7 @@ async function runCommand(call: CommandCall, output: Output): Promise<Outcome> {
   // Missing or malformed keys and URLs are reported by the package (exit 4).
   const client = createClerkMetadataClient({ secretKey: call.secretKey, apiUrl: call.apiUrl });
   const field: MetadataFieldClient = client[call.kind];
+  if (call.command === "merge-many" || call.command === "set-many") return runBatch(call, field, output);
   const [userId, ...rest] = call.args as [string, ...string[]];
   switch (call.command) {
     case "get":
@@ -81,6 +89,88 @@ async function readBack(call: CommandCall, field: MetadataFieldClient, userId: s
     const message = `the ${call.command} succeeded, but reading the result for --print failed: ${describe(error)}`;
     throw new CliError(message, outcomeOf(error), error.code, { cause: error });
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// merge-many, set-many
+
+/** One item of the input: its value, or why its line is not an item. */
+interface BatchLine {
+  index: number;
+  line: number;
+  userId: string | null;
+  value?: unknown;
+  problem?: string;
+}
+
+/** Splits JSON Lines into items; a bad line becomes an item with a `problem`, so the rest still run. */
+function readBatchLines(text: string, member: "metadata" | "entries"): BatchLine[] {
+  const items: BatchLine[] = [];
+  text.split("\n").forEach((raw, i) => {
+    if (raw.trim() !== "") items.push(readBatchLine(raw, { index: items.length, line: i + 1, userId: null }, member));
+  });
+  return items;
+}
+
+function readBatchLine(raw: string, at: BatchLine, member: "metadata" | "entries"): BatchLine {
+  const shape = `expected {"userId": "...", "${member}": {...}}`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (error) {
+    return { ...at, problem: `invalid JSON: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return { ...at, problem: `not an object; ${shape}` };
+  const object = parsed as Record<string, unknown>;
+  const userId = typeof object.userId === "string" ? object.userId : null;
+  const item = { ...at, userId };
+  if (userId === null) return { ...item, problem: `"userId" must be a string; ${shape}` };
+  // A stray member first: it is most often the wanted one misspelt.
+  const extra = Object.keys(object).find((name) => name !== "userId" && name !== member);
+  if (extra !== undefined) return { ...item, problem: `unexpected member ${JSON.stringify(extra)}; ${shape}` };
+  if (!Object.hasOwn(object, member)) return { ...item, problem: `missing "${member}"; ${shape}` };
+  return { ...item, value: object[member] };
+}
+
+async function runBatch(call: CommandCall, field: MetadataFieldClient, output: Output): Promise<Outcome> {
+  const member = COMMANDS[call.command as "merge-many" | "set-many"].batch;
+  const lines = readBatchLines(call.input ?? "", member);
+  const sink = output.batch(call.command, lines.length, call.results);
+  for (const { index, line, userId, problem } of lines) {
+    if (problem === undefined) continue;
+    const error = new CliError(`line ${line}: ${problem}`, "usage", "invalid_line");
+    sink.record({ index, line, userId, status: "error", error });
+  }
+  const valid = lines.filter((item) => item.problem === undefined);
+  const record = (result: BatchItemResult): void => sink.record(batchRecord(valid[result.index]!, result));
+  // Ctrl-C aborts the items in flight and skips the rest, which are still reported; a second
+  // Ctrl-C finds no handler and ends the process at once.
+  const controller = new AbortController();
+  const interrupt = (): void => controller.abort();
+  process.once("SIGINT", interrupt);
+  const options: BatchOptions = { concurrency: call.concurrency, signal: controller.signal, onProgress: ({ result }) => record(result) };
+  try {
+    const results =
+      member === "metadata"
+        ? await field.mergeMany(valid.map((item) => ({ userId: item.userId!, metadata: item.value as MetadataInput })), options)
+        : await field.setKeysMany(valid.map((item) => ({ userId: item.userId!, entries: item.value as MetadataInput })), options);
+    results.forEach(record);
+  } finally {
+    process.removeListener("SIGINT", interrupt);
+    sink.close();
+  }
+  if (controller.signal.aborted) {
+    throw new CliError(`${call.command} interrupted; items not started are reported "skipped"`, "interrupted", "interrupted");
+  }
+  sink.summary();
+  return sink.failed > 0 ? "itemsFailed" : "ok";
+}
+
+function batchRecord(item: BatchLine, result: BatchItemResult): BatchRecord {
+  const { index, line } = item;
+  return result.status === "error"
+    ? { index, line, userId: result.userId, status: "error", error: result.error }
+    : { index, line, userId: result.userId, status: result.status };
 }
 
 function version(): string {

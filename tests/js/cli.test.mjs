@@ -3,7 +3,7 @@
 // Run: node --test tests/js/cli.test.mjs
 import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -49,9 +49,9 @@ function it(name, fn) {
 /**
  * Runs the CLI with a clean environment (only PATH, plus the server's key and URL unless
  * overridden; `undefined` removes a variable). Asynchronous: the server lives in this process.
- * Every run checks that no secret key appears in stdout or stderr.
+ * Every run checks that no secret key appears in stdout or stderr. `onSpawn` gets the child.
  */
-function cli(server, args, { env = {}, stdin } = {}) {
+function cli(server, args, { env = {}, stdin, onSpawn } = {}) {
   const fullEnv = { PATH: process.env.PATH, CLERK_SECRET_KEY: LOCAL_SECRET_KEY, CLERK_API_URL: server.url, ...env };
   for (const name of Object.keys(fullEnv)) if (fullEnv[name] === undefined) delete fullEnv[name];
   return new Promise((resolve, reject) => {
@@ -74,6 +74,7 @@ function cli(server, args, { env = {}, stdin } = {}) {
       }
     });
     child.stdin.end(stdin ?? "");
+    onSpawn?.(child);
   });
 }
 
@@ -100,6 +101,31 @@ function parseMessage(text) {
     return error.message.replace(/\s*[\r\n]+\s*/g, " ");
   }
   throw new Error(`valid JSON: ${text}`);
+}
+
+const jsonLines = (text) => text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line));
+
+/** Whether util-linux `script` is here to give a command a terminal (for TTY-only behaviour). */
+const HAS_SCRIPT = spawnSync("script", ["--version"], { stdio: "ignore" }).status === 0;
+
+/**
+ * Runs the CLI on a pseudo-terminal through `script`, with `input` typed on it; stdout and
+ * stderr arrive together, as on a screen.
+ */
+function cliOnTerminal(server, args, { env = {}, input = "" } = {}) {
+  const quote = (arg) => `'${arg.replaceAll("'", "'\\''")}'`;
+  const command = [process.execPath, CLI, ...args].map(quote).join(" ");
+  const fullEnv = { PATH: process.env.PATH, CLERK_SECRET_KEY: LOCAL_SECRET_KEY, CLERK_API_URL: server.url, TERM: "dumb", ...env };
+  return new Promise((resolve, reject) => {
+    const child = spawn("script", ["-qec", command, "/dev/null"], { env: fullEnv, stdio: ["pipe", "pipe", "pipe"] });
+    let screen = "";
+    child.stdout.setEncoding("utf8").on("data", (d) => (screen += d));
+    child.stderr.setEncoding("utf8").on("data", (d) => (screen += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, screen }));
+    // Typed once the question can have been asked; script passes it to the terminal.
+    setTimeout(() => child.stdin.end(input), 1500);
+  });
 }
 
 /** An address nothing listens on. */
@@ -409,6 +435,111 @@ describe("--json", PARALLEL, () => {
     assert.match(error.message, /key "missing" not found/);
     // After --, --json is an argument like any other.
     assertFails(await cli(["get", "--", "user_1", "--json"]), 2, /too many arguments/);
+  });
+});
+
+describe("merge-many and set-many", PARALLEL, () => {
+  const BATCH = [
+    '{"userId":"user_1","metadata":{"plan":"pro","role":null}}',
+    "",
+    "not json",
+    '{"userId":"user_nope","metadata":{"a":1}}',
+    '{"userId":"user_2","metdata":{"a":1}}',
+    '{"userId":"user_2","metadata":{"seats":3}}',
+  ].join("\n");
+
+  it("merge-many: one JSON line per item in input order; a bad line fails alone, with its line number; exit 1", async ({ cli, stored }) => {
+    const file = join(tmp, "merge-many.jsonl");
+    writeFileSync(file, BATCH);
+    const r = await cli(["merge-many", file]);
+    assert.equal(r.code, 1, r.stderr);
+    const results = jsonLines(r.stdout);
+    assert.deepEqual(
+      results.map(({ index, line, userId, status }) => ({ index, line, userId, status })),
+      [
+        { index: 0, line: 1, userId: "user_1", status: "ok" },
+        { index: 1, line: 3, userId: null, status: "error" },
+        { index: 2, line: 4, userId: "user_nope", status: "error" },
+        { index: 3, line: 5, userId: "user_2", status: "error" },
+        { index: 4, line: 6, userId: "user_2", status: "ok" },
+      ],
+    );
+    assert.equal(results[1].error.code, "invalid_line");
+    assert.ok(results[1].error.message.startsWith(`line 3: invalid JSON: ${parseMessage("not json")}`), results[1].error.message);
+    assert.match(results[3].error.message, /^line 5: unexpected member "metdata"/);
+    assert.deepEqual(results[2].error, { ...results[2].error, code: "resource_not_found", status: 404, operation: "merge" });
+    assert.deepEqual(stored("user_1"), { plan: "pro", nothing: null, nested: { a: 1, b: { c: 2 } } });
+    assert.deepEqual(stored("user_2"), { seats: 3 });
+    // Piped stderr: no progress bar, only which lines failed.
+    assert.equal(r.stderr, "clerk-metadata-wasm: merge-many: 3 of 5 items failed (lines 3, 4, 5)\n");
+  });
+
+  it("set-many from stdin into --results; every item ok is exit 0 with nothing on stdout or stderr", async ({ cli, stored }) => {
+    const results = join(tmp, "set-many-results.jsonl");
+    const input = '{"userId":"user_1","entries":{"nested":{"z":0},"tier":2}}\r\n{"userId":"user_2","entries":{"tier":1}}\n';
+    const r = await cli(["set-many", "-", "--kind", "private", "--results", results, "--concurrency", "1"], { stdin: input });
+    assertOk(r);
+    assert.equal(r.stdout, "");
+    assert.deepEqual(jsonLines(readFileSync(results, "utf8")), [
+      { index: 0, line: 1, userId: "user_1", status: "ok" },
+      { index: 1, line: 2, userId: "user_2", status: "ok" },
+    ]);
+    assert.deepEqual(stored("user_1", "private"), { stripeId: "cus_123", nested: { z: 0 }, tier: 2 });
+    assert.deepEqual(stored("user_2", "private"), { tier: 1 });
+    assert.deepEqual(stored("user_1"), SEED().user_1.public_metadata, "public untouched");
+  });
+
+  it("--json: failed items make exit 1 with stderr left empty", async ({ cli }) => {
+    const r = await cli(["merge-many", "-", "--json"], { stdin: BATCH });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, "");
+    assert.equal(jsonLines(r.stdout).length, 5);
+  });
+
+  it("usage errors before any request: unreadable input, bad --concurrency, flags that do not apply", async ({ server, cli }) => {
+    assertFails(await cli(["merge-many", join(tmp, "absent.jsonl")]), 2, /cannot read the input ".*absent\.jsonl": no such file/);
+    assertFails(await cli(["merge-many", "-", "--concurrency", "many"], { stdin: BATCH }), 2, /invalid --concurrency "many"/);
+    assertFails(await cli(["merge-many", "-", "--results", tmp], { stdin: BATCH }), 2, /cannot write --results/);
+    assertFails(await cli(["set-many", "-", "--print"], { stdin: BATCH }), 2, /--print applies only to writes/);
+    assertFails(await cli(["get", "user_1", "--results", "x.jsonl"]), 2, /--results applies only to merge-many and set-many/);
+    assertFails(await cli(["merge-many"]), 2, /merge-many: missing <file\|->/);
+    assert.equal(server.requests.length, 0);
+  });
+
+  it("Ctrl-C aborts the item in flight and skips the rest, which are still reported; exit 130", async ({ server, cli }) => {
+    server.injectFault({ fault: { kind: "delay", ms: 10_000 } });
+    const lines = ["user_1", "user_2", "user_1"].map((userId) => JSON.stringify({ userId, metadata: { n: 1 } })).join("\n");
+    const r = await cli(["merge-many", "-", "--concurrency", "1"], {
+      stdin: lines,
+      onSpawn: (child) => {
+        const poll = setInterval(() => {
+          if (server.requests.length === 0) return;
+          clearInterval(poll);
+          child.kill("SIGINT");
+        }, 20);
+      },
+    });
+    assert.equal(r.code, 130, r.stderr);
+    assert.deepEqual(
+      jsonLines(r.stdout).map(({ status, error }) => error?.code ?? status),
+      ["aborted", "skipped", "skipped"],
+    );
+    assert.match(r.stderr, /merge-many interrupted; items not started are reported "skipped"/);
+    assert.equal(server.requests.length, 1);
+  });
+
+  test("a progress bar on stderr when it is a terminal", { skip: !HAS_SCRIPT && "no util-linux script" }, async () => {
+    const server = await startLocalClerkServer({ users: SEED(), userWriteLimit: false });
+    try {
+      const file = join(tmp, "progress.jsonl");
+      writeFileSync(file, BATCH);
+      const { code, screen } = await cliOnTerminal(server, ["merge-many", file, "--results", join(tmp, "progress-results.jsonl")]);
+      assert.equal(code, 1, screen);
+      assert.match(screen, /\r\x1b\[2Kmerge-many \[[#-]{30}\] \d\/5/);
+      assert.match(screen, /\] 5\/5, 3 failed/);
+    } finally {
+      await server.close();
+    }
   });
 });
 
