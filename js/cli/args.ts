@@ -19,9 +19,15 @@ export interface CommandSpec {
   write: boolean;
   /** A many-user command: the member each JSON line carries besides "userId". */
   batch?: "metadata" | "entries";
+  /** Asks before running with a live key (sk_live_); --yes applies. */
+  confirmLive?: boolean;
   summary: string;
   details: string;
 }
+
+const CONFIRM_DETAILS =
+  "With a live key (sk_live_) it asks first when stdin and stderr are a terminal; --yes skips\n" +
+  "the question. Without a terminal and without --yes it refuses (exit 2) before any request.";
 
 const BATCH_DETAILS =
   "Blank lines are\n" +
@@ -87,16 +93,19 @@ export const COMMANDS = {
     args: ["userId", "json-object"],
     jsonArg: 1,
     write: true,
+    confirmLive: true,
     summary: "Replace the whole metadata with a JSON object",
     details:
       "Replaces the whole metadata field with <json-object>; keys not in it are dropped.\n" +
-      "Or omit <json-object> and pass --json-file <path|->.",
+      "Or omit <json-object> and pass --json-file <path|->.\n" +
+      CONFIRM_DETAILS,
   },
   clear: {
     args: ["userId"],
     write: true,
+    confirmLive: true,
     summary: "Empty the metadata ({})",
-    details: "Replaces the metadata field with {}.",
+    details: "Replaces the metadata field with {}.\n" + CONFIRM_DETAILS,
   },
   "merge-many": {
     args: ["file|-"],
@@ -138,6 +147,7 @@ const OPTION_HELP = {
   secretKey:
     "  --secret-key <key>             Clerk secret key (default: $CLERK_SECRET_KEY). Discouraged: arguments are\n" +
     "                                 visible to other users in `ps` and kept in shell history; prefer the env var",
+  yes: "  -y, --yes                      Do not ask before a replace or clear with a live key (sk_live_)",
   concurrency: "  --concurrency <n>              Users worked on at once (default 8, at most 1000)",
   results: "  --results <file>               Write the JSON Lines results into <file> instead of stdout",
   json: "  --json                         Results as one line of JSON; a failure as one JSON object on stderr",
@@ -149,7 +159,8 @@ const EXIT_HELP = `Exit codes:
   0  success (has: the key is present)
   1  has: the key is absent; merge-many, set-many: at least one item failed
   2  usage error: unknown command or option, missing or extra arguments, a value that is not
-     JSON (the message says which and why), an unreadable --json-file or input file
+     JSON (the message says which and why), an unreadable --json-file or input file; or a
+     replace or clear with a live key that was not confirmed (see --yes)
   3  not found: no such user (resource_not_found, HTTP 404), or get-key of an absent key
   4  refused by the package before any request: invalid_argument (e.g. an empty user id, merge
      of a non-object, metadata over 8 KB), missing_secret_key, invalid_secret_key, invalid_api_url
@@ -173,6 +184,8 @@ ${OPTION_HELP.kind}
 ${OPTION_HELP.jsonFile}
                                  (set, merge, replace)
 ${OPTION_HELP.print.replace("After the write", "After a write")}
+${OPTION_HELP.yes}
+                                 Without a terminal, replace and clear with a live key need it
 ${OPTION_HELP.concurrency}
                                  (merge-many, set-many)
 ${OPTION_HELP.results}
@@ -197,7 +210,7 @@ Output:
   prints nothing on stdout and one JSON object on stderr:
   {"code":...,"status":...,"clerkTraceId":...,"retryAfter":...,"message":...,"operation":...}
   (null where it does not apply). code is the package's or Clerk's code, or the CLI's own:
-  usage_error, key_not_found, interrupted.
+  usage_error, key_not_found, confirmation_required, cancelled, interrupted.
 
 Environment:
   CLERK_SECRET_KEY   Clerk secret key (sk_test_... or sk_live_...)
@@ -226,6 +239,7 @@ export function commandHelp(name: CommandName): string {
   lines.push("", spec.details, "", "Options:", OPTION_HELP.kind);
   if (spec.jsonArg !== undefined) lines.push(OPTION_HELP.jsonFile);
   if (spec.write) lines.push(OPTION_HELP.print);
+  if (spec.confirmLive) lines.push(OPTION_HELP.yes);
   if (spec.batch) lines.push(OPTION_HELP.concurrency, OPTION_HELP.results);
   lines.push(OPTION_HELP.json, OPTION_HELP.apiUrl, OPTION_HELP.secretKey, OPTION_HELP.help, "", EXIT_HELP, "");
   return lines.join("\n");
@@ -242,6 +256,7 @@ const OPTIONS = {
   print: { type: "boolean" },
   // Read before parsing (jsonRequested), so that even a usage error is reported as JSON.
   json: { type: "boolean" },
+  yes: { type: "boolean", short: "y" },
   concurrency: { type: "string" },
   results: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -255,6 +270,7 @@ interface Parsed {
   kind: string | undefined;
   jsonFile: string | undefined;
   print: boolean;
+  yes: boolean;
   concurrency: string | undefined;
   results: string | undefined;
   help: boolean;
@@ -287,6 +303,7 @@ function parse(argv: readonly string[]): Parsed {
     kind: restore(values.kind),
     jsonFile: restore(values["json-file"]),
     print: values.print ?? false,
+    yes: values.yes ?? false,
     concurrency: restore(values.concurrency),
     results: restore(values.results),
     help: values.help ?? false,
@@ -316,6 +333,8 @@ export interface CommandCall {
   /** The text of merge-many's and set-many's input (JSON Lines), read but not yet parsed. */
   input: string | undefined;
   print: boolean;
+  /** --yes: no question before a replace or clear with a live key. */
+  yes: boolean;
   concurrency: number | undefined;
   results: string | undefined;
   secretKey: string | undefined;
@@ -368,6 +387,7 @@ export async function interpret(argv: readonly string[]): Promise<Invocation> {
     value,
     input: spec.batch ? await readText(args[0]!, "the input") : undefined,
     print: options.print,
+    yes: options.yes,
     concurrency: concurrencyOf(options.concurrency),
     results: options.results,
     secretKey: options.secretKey,
@@ -381,6 +401,7 @@ function checkArguments(command: CommandName, args: readonly string[], options: 
   const fromFile = options.jsonFile !== undefined;
   if (fromFile && spec.jsonArg === undefined) throw usageError(`--json-file applies only to set, merge and replace, not ${command}`);
   if (options.print && !spec.write) throw usageError(`--print applies only to writes (set, merge, remove, replace, clear), not ${command}`);
+  if (options.yes && !spec.confirmLive) throw usageError(`--yes applies only to replace and clear, not ${command}`);
   for (const flag of ["concurrency", "results"] as const) {
     if (options[flag] !== undefined && !spec.batch) throw usageError(`--${flag} applies only to merge-many and set-many, not ${command}`);
   }

@@ -4,6 +4,7 @@
  * of the wasm to the package.
  */
 import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
 import {
   ClerkMetadataError,
   createClerkMetadataClient,
@@ -63,9 +64,11 @@ async function runCommand(call: CommandCall, output: Output): Promise<Outcome> {
       await field.removeKeys(userId, rest);
       break;
     case "replace":
+      await confirmLive(call, userId);
       await field.replace(userId, call.value as Record<string, unknown>);
       break;
     case "clear":
+      await confirmLive(call, userId);
       await field.clear(userId);
       break;
   }
@@ -89,6 +92,42 @@ async function readBack(call: CommandCall, field: MetadataFieldClient, userId: s
     const message = `the ${call.command} succeeded, but reading the result for --print failed: ${describe(error)}`;
     throw new CliError(message, outcomeOf(error), error.code, { cause: error });
   }
+}
+
+/**
+ * A replace or clear with a live key drops data that no undo brings back: ask on a terminal,
+ * and without one refuse unless --yes said yes beforehand.
+ */
+async function confirmLive(call: CommandCall, userId: string): Promise<void> {
+  const key = call.secretKey ?? process.env.CLERK_SECRET_KEY;
+  if (call.yes || !key?.startsWith("sk_live_")) return;
+  if (!process.stdin.isTTY || !process.stderr.isTTY) {
+    const message = `${call.command} with a live key (sk_live_) needs confirmation and there is no terminal to ask on; pass --yes to ${call.command} without asking`;
+    throw new CliError(message, "usage", "confirmation_required");
+  }
+  const action = call.command === "clear" ? "Empty" : "Replace";
+  const answer = await ask(`${action} the ${call.kind} metadata of user ${JSON.stringify(userId)} on the live instance? [y/N] `);
+  if (!/^y(es)?$/i.test(answer.trim())) throw new CliError(`${call.command} cancelled; nothing was changed`, "usage", "cancelled");
+}
+
+/** One line typed on the terminal; Ctrl-D or Ctrl-C answer "" (no), never leave the question hanging. */
+function ask(question: string): Promise<string> {
+  return new Promise((resolve) => {
+    const terminal = createInterface({ input: process.stdin, output: process.stderr });
+    let answered = false;
+    const answer = (text: string): void => {
+      if (answered) return;
+      answered = true;
+      terminal.close();
+      resolve(text);
+    };
+    terminal.on("close", () => answer(""));
+    terminal.on("SIGINT", () => {
+      process.stderr.write("\n");
+      answer("");
+    });
+    terminal.question(question, answer);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ const PACKAGE = JSON.parse(readFileSync(new URL("../../package.json", import.met
 const { startLocalClerkServer, LOCAL_SECRET_KEY } = await import(new URL("../../dist/testing.mjs", import.meta.url).href);
 
 const WRONG_KEY = "sk_test_wrong_key_that_must_never_be_printed_0000";
+/** A production-shaped key, accepted by servers started with it (see liveServer). */
+const LIVE_KEY = "sk_live_local_key_that_must_never_be_printed_0000";
 const SEED = () => ({
   user_1: {
     public_metadata: { role: "customer", plan: "free", nothing: null, nested: { a: 1, b: { c: 2 } } },
@@ -63,11 +65,11 @@ function cli(server, args, { env = {}, stdin, onSpawn } = {}) {
     child.on("error", reject);
     child.on("close", (code) => {
       try {
-        for (const secret of [LOCAL_SECRET_KEY, WRONG_KEY]) {
+        for (const secret of [LOCAL_SECRET_KEY, WRONG_KEY, LIVE_KEY]) {
           assert.ok(!stdout.includes(secret), `stdout leaks a secret key: ${stdout}`);
           assert.ok(!stderr.includes(secret), `stderr leaks a secret key: ${stderr}`);
         }
-        assert.doesNotMatch(stdout + stderr, /sk_test_[A-Za-z0-9]/, "no key-shaped token is printed");
+        assert.doesNotMatch(stdout + stderr, /sk_(test|live)_[A-Za-z0-9]/, "no key-shaped token is printed");
         resolve({ code, stdout, stderr });
       } catch (error) {
         reject(error);
@@ -117,14 +119,19 @@ function cliOnTerminal(server, args, { env = {}, input = "" } = {}) {
   const command = [process.execPath, CLI, ...args].map(quote).join(" ");
   const fullEnv = { PATH: process.env.PATH, CLERK_SECRET_KEY: LOCAL_SECRET_KEY, CLERK_API_URL: server.url, TERM: "dumb", ...env };
   return new Promise((resolve, reject) => {
-    const child = spawn("script", ["-qec", command, "/dev/null"], { env: fullEnv, stdio: ["pipe", "pipe", "pipe"] });
+    // The timeout ends a run left waiting for input that never came, instead of the whole suite.
+    const child = spawn("script", ["-qec", command, "/dev/null"], { env: fullEnv, stdio: ["pipe", "pipe", "pipe"], timeout: 30_000 });
     let screen = "";
     child.stdout.setEncoding("utf8").on("data", (d) => (screen += d));
     child.stderr.setEncoding("utf8").on("data", (d) => (screen += d));
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code, screen }));
-    // Typed once the question can have been asked; script passes it to the terminal.
-    setTimeout(() => child.stdin.end(input), 1500);
+    child.on("close", (code) => {
+      assert.ok(!screen.includes(LIVE_KEY) && !screen.includes(LOCAL_SECRET_KEY), "no secret key on the terminal");
+      resolve({ code, screen });
+    });
+    // The terminal keeps what is typed until the CLI reads it, so it can be typed at once. (Not
+    // an empty input: the end of script's stdin is not reliably passed on as Ctrl-D.)
+    child.stdin.end(input);
   });
 }
 
@@ -540,6 +547,62 @@ describe("merge-many and set-many", PARALLEL, () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe("replace and clear with a live key", PARALLEL, () => {
+  /** A test with a server that accepts only LIVE_KEY; `cli` runs with it in CLERK_SECRET_KEY. */
+  function live(name, options, fn) {
+    test(name, options, async () => {
+      const server = await startLocalClerkServer({ users: SEED(), userWriteLimit: false, secretKey: LIVE_KEY });
+      try {
+        await fn({
+          server,
+          cli: (args, opts = {}) => cli(server, args, { ...opts, env: { CLERK_SECRET_KEY: LIVE_KEY, ...opts.env } }),
+          terminal: (args, input) => cliOnTerminal(server, args, { env: { CLERK_SECRET_KEY: LIVE_KEY }, input }),
+          stored: (id) => server.getUser(id).public_metadata,
+        });
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
+  live("without a terminal they refuse unless --yes, before any request", {}, async ({ server, cli, stored }) => {
+    assertFails(await cli(["clear", "user_1"]), 2, /clear with a live key \(sk_live_\) needs confirmation .*pass --yes/);
+    const r = await cli(["replace", "user_1", '{"a":1}', "--json"]);
+    assert.equal(r.code, 2);
+    assert.equal(JSON.parse(r.stderr).code, "confirmation_required");
+    // --json-file - takes stdin, so there is no terminal to ask on either.
+    assertFails(await cli(["replace", "user_1", "--json-file", "-"], { stdin: "{}" }), 2, /needs confirmation/);
+    assert.equal(server.requests.length, 0, "nothing was sent");
+    assert.deepEqual(stored("user_1"), SEED().user_1.public_metadata);
+
+    assertOk(await cli(["replace", "user_1", '{"a":1}', "--yes"]));
+    assert.deepEqual(stored("user_1"), { a: 1 });
+    assertOk(await cli(["-y", "clear", "user_1"]));
+    assert.deepEqual(stored("user_1"), {});
+    // Other writes, and the same commands with a test key, never ask.
+    assertOk(await cli(["merge", "user_1", '{"b":2}']));
+    // --secret-key wins over $CLERK_SECRET_KEY: a test key is sent without asking (and rejected here).
+    assertFails(await cli(["clear", "user_2", "--secret-key", LOCAL_SECRET_KEY]), 5, /HTTP 401/);
+    assertFails(await cli(["merge", "user_1", "{}", "--yes"]), 2, /--yes applies only to replace and clear/);
+  });
+
+  live("on a terminal they ask; only y or yes goes ahead", { skip: !HAS_SCRIPT && "no util-linux script" }, async ({ server, terminal, stored }) => {
+    let r = await terminal(["clear", "user_1"], "n\n");
+    assert.equal(r.code, 2, r.screen);
+    assert.match(r.screen, /Empty the public metadata of user "user_1" on the live instance\? \[y\/N\]/);
+    assert.match(r.screen, /clear cancelled; nothing was changed/);
+    r = await terminal(["clear", "user_1"], "\n");
+    assert.equal(r.code, 2, "no answer is a no");
+    assert.equal(server.requests.length, 0);
+    assert.deepEqual(stored("user_1"), SEED().user_1.public_metadata);
+
+    r = await terminal(["replace", "user_1", '{"only":1}', "--kind", "private"], "yes\n");
+    assert.equal(r.code, 0, r.screen);
+    assert.match(r.screen, /Replace the private metadata of user "user_1" on the live instance\?/);
+    assert.deepEqual(server.getUser("user_1").private_metadata, { only: 1 });
   });
 });
 
