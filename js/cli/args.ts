@@ -372,6 +372,7 @@ export async function interpret(argv: readonly string[]): Promise<Invocation> {
     throw usageError(`invalid --kind ${JSON.stringify(kindName)}: expected public, private or unsafe`);
   }
   const spec: CommandSpec = COMMANDS[command];
+  const concurrency = concurrencyOf(options.concurrency);
   let value: unknown;
   if (spec.jsonArg !== undefined) {
     value =
@@ -388,7 +389,7 @@ export async function interpret(argv: readonly string[]): Promise<Invocation> {
     input: spec.batch ? await readText(args[0]!, "the input") : undefined,
     print: options.print,
     yes: options.yes,
-    concurrency: concurrencyOf(options.concurrency),
+    concurrency,
     results: options.results,
     secretKey: options.secretKey,
     apiUrl: options.apiUrl,
