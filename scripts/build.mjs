@@ -3,7 +3,7 @@
 // declarations in dist/. Run through `npm run build`; scripts/setup.sh installs the toolchain.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 
@@ -59,7 +59,11 @@ await esbuild.build({
     {
       name: "package-entry-external",
       setup(build) {
-        build.onResolve({ filter: /^\.\/index\.js$/ }, () => ({ path: "./index.mjs", external: true }));
+        // js/index.ts however it is spelled (./index.js from js/, ../index.js from js/cli/).
+        const entry = join(root, "js", "index.js");
+        build.onResolve({ filter: /(^|\/)index\.js$/ }, (args) =>
+          resolve(args.resolveDir, args.path) === entry ? { path: "./index.mjs", external: true } : undefined,
+        );
       },
     },
   ],

@@ -3,7 +3,7 @@
 // Run: node --test tests/js/cli.test.mjs
 import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +15,8 @@ const PACKAGE = JSON.parse(readFileSync(new URL("../../package.json", import.met
 const { startLocalClerkServer, LOCAL_SECRET_KEY } = await import(new URL("../../dist/testing.mjs", import.meta.url).href);
 
 const WRONG_KEY = "sk_test_wrong_key_that_must_never_be_printed_0000";
+/** A production-shaped key, accepted by servers started with it (see liveServer). */
+const LIVE_KEY = "sk_live_local_key_that_must_never_be_printed_0000";
 const SEED = () => ({
   user_1: {
     public_metadata: { role: "customer", plan: "free", nothing: null, nested: { a: 1, b: { c: 2 } } },
@@ -49,9 +51,9 @@ function it(name, fn) {
 /**
  * Runs the CLI with a clean environment (only PATH, plus the server's key and URL unless
  * overridden; `undefined` removes a variable). Asynchronous: the server lives in this process.
- * Every run checks that no secret key appears in stdout or stderr.
+ * Every run checks that no secret key appears in stdout or stderr. `onSpawn` gets the child.
  */
-function cli(server, args, { env = {}, stdin } = {}) {
+function cli(server, args, { env = {}, stdin, onSpawn } = {}) {
   const fullEnv = { PATH: process.env.PATH, CLERK_SECRET_KEY: LOCAL_SECRET_KEY, CLERK_API_URL: server.url, ...env };
   for (const name of Object.keys(fullEnv)) if (fullEnv[name] === undefined) delete fullEnv[name];
   return new Promise((resolve, reject) => {
@@ -63,17 +65,18 @@ function cli(server, args, { env = {}, stdin } = {}) {
     child.on("error", reject);
     child.on("close", (code) => {
       try {
-        for (const secret of [LOCAL_SECRET_KEY, WRONG_KEY]) {
+        for (const secret of [LOCAL_SECRET_KEY, WRONG_KEY, LIVE_KEY]) {
           assert.ok(!stdout.includes(secret), `stdout leaks a secret key: ${stdout}`);
           assert.ok(!stderr.includes(secret), `stderr leaks a secret key: ${stderr}`);
         }
-        assert.doesNotMatch(stdout + stderr, /sk_test_[A-Za-z0-9]/, "no key-shaped token is printed");
+        assert.doesNotMatch(stdout + stderr, /sk_(test|live)_[A-Za-z0-9]/, "no key-shaped token is printed");
         resolve({ code, stdout, stderr });
       } catch (error) {
         reject(error);
       }
     });
     child.stdin.end(stdin ?? "");
+    onSpawn?.(child);
   });
 }
 
@@ -91,6 +94,46 @@ function assertOk(r) {
 }
 
 const pretty = (value) => `${JSON.stringify(value, null, 2)}\n`;
+
+/** JSON.parse's own message for `text`, as the CLI prints it (on one line). */
+function parseMessage(text) {
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    return error.message.replace(/\s*[\r\n]+\s*/g, " ");
+  }
+  throw new Error(`valid JSON: ${text}`);
+}
+
+const jsonLines = (text) => text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line));
+
+/** Whether util-linux `script` is here to give a command a terminal (for TTY-only behaviour). */
+const HAS_SCRIPT = spawnSync("script", ["--version"], { stdio: "ignore" }).status === 0;
+
+/**
+ * Runs the CLI on a pseudo-terminal through `script`, with `input` typed on it; stdout and
+ * stderr arrive together, as on a screen.
+ */
+function cliOnTerminal(server, args, { env = {}, input = "" } = {}) {
+  const quote = (arg) => `'${arg.replaceAll("'", "'\\''")}'`;
+  const command = [process.execPath, CLI, ...args].map(quote).join(" ");
+  const fullEnv = { PATH: process.env.PATH, CLERK_SECRET_KEY: LOCAL_SECRET_KEY, CLERK_API_URL: server.url, TERM: "dumb", ...env };
+  return new Promise((resolve, reject) => {
+    // The timeout ends a run left waiting for input that never came, instead of the whole suite.
+    const child = spawn("script", ["-qec", command, "/dev/null"], { env: fullEnv, stdio: ["pipe", "pipe", "pipe"], timeout: 30_000 });
+    let screen = "";
+    child.stdout.setEncoding("utf8").on("data", (d) => (screen += d));
+    child.stderr.setEncoding("utf8").on("data", (d) => (screen += d));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      assert.ok(!screen.includes(LIVE_KEY) && !screen.includes(LOCAL_SECRET_KEY), "no secret key on the terminal");
+      resolve({ code, screen });
+    });
+    // The terminal keeps what is typed until the CLI reads it, so it can be typed at once. (Not
+    // an empty input: the end of script's stdin is not reliably passed on as Ctrl-D.)
+    child.stdin.end(input);
+  });
+}
 
 /** An address nothing listens on. */
 async function closedPortUrl() {
@@ -127,6 +170,9 @@ describe("help and version", PARALLEL, () => {
     assert.match(r.stdout, /get-key of an absent key/);
 
     assert.equal((await cli(["-h"])).stdout, r.stdout);
+    const bare = await cli([]);
+    assertOk(bare);
+    assert.equal(bare.stdout, r.stdout, "no arguments prints the help, exit 0");
   });
 
   it("per-command help: <command> --help, -h and help <command>", async ({ cli }) => {
@@ -282,9 +328,14 @@ describe("--json-file", PARALLEL, () => {
 
   it("bad JSON in a file or stdin, a missing file, or both a file and an argument: exit 2", async ({ server, cli }) => {
     const file = join(tmp, "bad.json");
-    writeFileSync(file, '{\n  "a": 1,\n  "b": oops\n}\n');
-    assertFails(await cli(["merge", "user_2", "--json-file", file]), 2, /invalid JSON in --json-file ".*bad\.json" at position 19 \(line 3, column 8\)/);
-    assertFails(await cli(["merge", "user_2", "--json-file", "-"], { stdin: "" }), 2, /invalid JSON in stdin at position 0 .*unexpected end of input/);
+    const bad = '{\n  "a": 1,\n  "b": oops\n}\n';
+    writeFileSync(file, bad);
+    let r = await cli(["merge", "user_2", "--json-file", file]);
+    assertFails(r, 2, /invalid JSON in --json-file ".*bad\.json": /);
+    assert.ok(r.stderr.includes(`: ${parseMessage(bad)}`), r.stderr);
+    r = await cli(["merge", "user_2", "--json-file", "-"], { stdin: "" });
+    assertFails(r, 2, /invalid JSON in stdin: /);
+    assert.ok(r.stderr.includes(`: ${parseMessage("")}`), r.stderr);
     assertFails(await cli(["merge", "user_2", "--json-file", join(tmp, "absent.json")]), 2, /cannot read --json-file ".*absent\.json": no such file/);
     assertFails(await cli(["merge", "user_2", "{}", "--json-file", file]), 2, /either as an argument or with --json-file, not both/);
     assertFails(await cli(["get", "user_2", "--json-file", file]), 2, /--json-file applies only to set, merge and replace/);
@@ -293,20 +344,23 @@ describe("--json-file", PARALLEL, () => {
 });
 
 describe("usage errors (exit 2)", PARALLEL, () => {
-  it("invalid JSON arguments give the parse position; a bare word gets a quoting hint", async ({ server, cli, stored }) => {
+  it("invalid JSON arguments give JSON.parse's message and the argument; a bare word gets a quoting hint", async ({ server, cli, stored }) => {
     let r = await cli(["set", "user_1", "role", "admin"]);
-    assertFails(r, 2, /invalid JSON in the <json> argument at position 0 \(line 1, column 1\)/);
+    assertFails(r, 2, /invalid JSON in the <json> argument: /);
+    assert.ok(r.stderr.includes(`: ${parseMessage("admin")}`), r.stderr);
     assert.ok(r.stderr.includes(`'"admin"'`), "hint to quote the word");
     r = await cli(["merge", "user_1", "{plan:1}"]);
-    assertFails(r, 2, /invalid JSON in the <json-object> argument at position 1 .*expected a double-quoted property name/);
+    assertFails(r, 2, /invalid JSON in the <json-object> argument: /);
+    assert.ok(r.stderr.includes(`: ${parseMessage("{plan:1}")}`), r.stderr);
     r = await cli(["set", "user_1", "n", "1 2"]);
-    assertFails(r, 2, /at position 2 .*after the JSON value/);
+    assertFails(r, 2, /invalid JSON in the <json> argument: /);
+    assert.ok(r.stderr.includes(`: ${parseMessage("1 2")}`), r.stderr);
     assert.equal(server.requests.length, 0, "nothing was sent");
     assert.equal(stored("user_1").role, "customer");
   });
 
   it("unknown command or option, missing or extra arguments, misplaced flags", async ({ server, cli }) => {
-    assertFails(await cli([]), 2, /missing command/);
+    assertFails(await cli(["--kind", "private"]), 2, /missing command/);
     assertFails(await cli(["frobnicate", "user_1"]), 2, /unknown command "frobnicate"/);
     assertFails(await cli(["get", "user_1", "--verbose"]), 2, /unknown option --verbose/);
     assertFails(await cli(["get"]), 2, /get: missing <userId>/);
@@ -315,6 +369,240 @@ describe("usage errors (exit 2)", PARALLEL, () => {
     assertFails(await cli(["clear", "user_1", "user_2"]), 2, /too many arguments/);
     assertFails(await cli(["get", "user_1", "--print"]), 2, /--print applies only to writes/);
     assert.equal(server.requests.length, 0);
+  });
+});
+
+describe("--json", PARALLEL, () => {
+  /** The run failed with `code`, nothing on stdout and one JSON object on stderr; returns it. */
+  function jsonFailure(r, code) {
+    assert.equal(r.code, code, `exit code (stderr: ${r.stderr})`);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /^\{[^\n]*\}\n$/, "one JSON object on one line");
+    const error = JSON.parse(r.stderr);
+    assert.deepEqual(Object.keys(error).sort(), ["clerkTraceId", "code", "message", "operation", "retryAfter", "status"]);
+    return error;
+  }
+
+  it("results are one line of JSON; writes print a summary, with the metadata under --print", async ({ cli, stored }) => {
+    let r = await cli(["get", "user_1", "--json"]);
+    assertOk(r);
+    assert.equal(r.stdout, `${JSON.stringify(SEED().user_1.public_metadata)}\n`);
+    r = await cli(["--json", "get-key", "user_1", "nested"]);
+    assertOk(r);
+    assert.equal(r.stdout, '{"a":1,"b":{"c":2}}\n');
+    r = await cli(["has", "user_1", "missing", "--json"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "false\n");
+    r = await cli(["set", "user_2", "role", '"admin"', "--json"]);
+    assertOk(r);
+    assert.deepEqual(JSON.parse(r.stdout), { ok: true, command: "set", userId: "user_2", kind: "public" });
+    r = await cli(["merge", "user_2", '{"plan":"pro"}', "--kind", "private", "--json", "--print"]);
+    assertOk(r);
+    assert.deepEqual(JSON.parse(r.stdout), { ok: true, command: "merge", userId: "user_2", kind: "private", metadata: { plan: "pro" } });
+    assert.deepEqual(stored("user_2", "private"), { plan: "pro" });
+  });
+
+  it("API errors carry code, status, clerkTraceId, retryAfter, message and operation", async ({ server, cli }) => {
+    let error = jsonFailure(await cli(["get", "user_nope", "--json"]), 3);
+    assert.equal(error.code, "resource_not_found");
+    assert.equal(error.status, 404);
+    assert.equal(error.operation, "get");
+    assert.equal(typeof error.clerkTraceId, "string");
+    assert.match(error.message, /not found/i);
+    assert.equal(error.retryAfter, null);
+
+    server.injectFault({ fault: { kind: "status", status: 429, headers: { "retry-after": "120" } }, times: 10 });
+    error = jsonFailure(await cli(["merge", "user_1", '{"a":1}', "--json"]), 5);
+    assert.equal(error.status, 429);
+    assert.equal(error.retryAfter, 120);
+    assert.equal(error.operation, "merge");
+    server.clearFaults();
+
+    error = jsonFailure(await cli(["get", "user_1", "--json"], { env: { CLERK_SECRET_KEY: undefined } }), 4);
+    assert.equal(error.code, "missing_secret_key");
+    assert.equal(error.status, null);
+  });
+
+  it("the CLI's own failures: usage_error and key_not_found, also when parsing fails", async ({ server, cli }) => {
+    let error = jsonFailure(await cli(["get", "user_1", "--json", "--verbose"]), 2);
+    assert.deepEqual(error, {
+      code: "usage_error",
+      status: null,
+      clerkTraceId: null,
+      retryAfter: null,
+      message: "unknown option --verbose; see clerk-metadata-wasm --help",
+      operation: null,
+    });
+    error = jsonFailure(await cli(["set", "user_1", "role", "admin", "--json"]), 2);
+    assert.equal(error.code, "usage_error");
+    assert.ok(error.message.includes(parseMessage("admin")), error.message);
+    assert.equal(server.requests.length, 0, "nothing was sent");
+    error = jsonFailure(await cli(["get-key", "user_1", "missing", "--json"]), 3);
+    assert.equal(error.code, "key_not_found");
+    assert.match(error.message, /key "missing" not found/);
+    // After --, --json is an argument like any other.
+    assertFails(await cli(["get", "--", "user_1", "--json"]), 2, /too many arguments/);
+  });
+});
+
+describe("merge-many and set-many", PARALLEL, () => {
+  const BATCH = [
+    '{"userId":"user_1","metadata":{"plan":"pro","role":null}}',
+    "",
+    "not json",
+    '{"userId":"user_nope","metadata":{"a":1}}',
+    '{"userId":"user_2","metdata":{"a":1}}',
+    '{"userId":"user_2","metadata":{"seats":3}}',
+  ].join("\n");
+
+  it("merge-many: one JSON line per item in input order; a bad line fails alone, with its line number; exit 1", async ({ cli, stored }) => {
+    const file = join(tmp, "merge-many.jsonl");
+    writeFileSync(file, BATCH);
+    const r = await cli(["merge-many", file]);
+    assert.equal(r.code, 1, r.stderr);
+    const results = jsonLines(r.stdout);
+    assert.deepEqual(
+      results.map(({ index, line, userId, status }) => ({ index, line, userId, status })),
+      [
+        { index: 0, line: 1, userId: "user_1", status: "ok" },
+        { index: 1, line: 3, userId: null, status: "error" },
+        { index: 2, line: 4, userId: "user_nope", status: "error" },
+        { index: 3, line: 5, userId: "user_2", status: "error" },
+        { index: 4, line: 6, userId: "user_2", status: "ok" },
+      ],
+    );
+    assert.equal(results[1].error.code, "invalid_line");
+    assert.ok(results[1].error.message.startsWith(`line 3: invalid JSON: ${parseMessage("not json")}`), results[1].error.message);
+    assert.match(results[3].error.message, /^line 5: unexpected member "metdata"/);
+    assert.deepEqual(results[2].error, { ...results[2].error, code: "resource_not_found", status: 404, operation: "merge" });
+    assert.deepEqual(stored("user_1"), { plan: "pro", nothing: null, nested: { a: 1, b: { c: 2 } } });
+    assert.deepEqual(stored("user_2"), { seats: 3 });
+    // Piped stderr: no progress bar, only which lines failed.
+    assert.equal(r.stderr, "clerk-metadata-wasm: merge-many: 3 of 5 items failed (lines 3, 4, 5)\n");
+  });
+
+  it("set-many from stdin into --results; every item ok is exit 0 with nothing on stdout or stderr", async ({ cli, stored }) => {
+    const results = join(tmp, "set-many-results.jsonl");
+    const input = '{"userId":"user_1","entries":{"nested":{"z":0},"tier":2}}\r\n{"userId":"user_2","entries":{"tier":1}}\n';
+    const r = await cli(["set-many", "-", "--kind", "private", "--results", results, "--concurrency", "1"], { stdin: input });
+    assertOk(r);
+    assert.equal(r.stdout, "");
+    assert.deepEqual(jsonLines(readFileSync(results, "utf8")), [
+      { index: 0, line: 1, userId: "user_1", status: "ok" },
+      { index: 1, line: 2, userId: "user_2", status: "ok" },
+    ]);
+    assert.deepEqual(stored("user_1", "private"), { stripeId: "cus_123", nested: { z: 0 }, tier: 2 });
+    assert.deepEqual(stored("user_2", "private"), { tier: 1 });
+    assert.deepEqual(stored("user_1"), SEED().user_1.public_metadata, "public untouched");
+  });
+
+  it("--json: failed items make exit 1 with stderr left empty", async ({ cli }) => {
+    const r = await cli(["merge-many", "-", "--json"], { stdin: BATCH });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, "");
+    assert.equal(jsonLines(r.stdout).length, 5);
+  });
+
+  it("usage errors before any request: unreadable input, bad --concurrency, flags that do not apply", async ({ server, cli }) => {
+    assertFails(await cli(["merge-many", join(tmp, "absent.jsonl")]), 2, /cannot read the input ".*absent\.jsonl": no such file/);
+    assertFails(await cli(["merge-many", "-", "--concurrency", "many"], { stdin: BATCH }), 2, /invalid --concurrency "many"/);
+    assertFails(await cli(["merge-many", "-", "--results", tmp], { stdin: BATCH }), 2, /cannot write --results/);
+    assertFails(await cli(["set-many", "-", "--print"], { stdin: BATCH }), 2, /--print applies only to writes/);
+    assertFails(await cli(["get", "user_1", "--results", "x.jsonl"]), 2, /--results applies only to merge-many and set-many/);
+    assertFails(await cli(["merge-many"]), 2, /merge-many: missing <file\|->/);
+    assert.equal(server.requests.length, 0);
+  });
+
+  it("Ctrl-C aborts the item in flight and skips the rest, which are still reported; exit 130", async ({ server, cli }) => {
+    server.injectFault({ fault: { kind: "delay", ms: 10_000 } });
+    const lines = ["user_1", "user_2", "user_1"].map((userId) => JSON.stringify({ userId, metadata: { n: 1 } })).join("\n");
+    const r = await cli(["merge-many", "-", "--concurrency", "1"], {
+      stdin: lines,
+      onSpawn: (child) => {
+        const poll = setInterval(() => {
+          if (server.requests.length === 0) return;
+          clearInterval(poll);
+          child.kill("SIGINT");
+        }, 20);
+      },
+    });
+    assert.equal(r.code, 130, r.stderr);
+    assert.deepEqual(
+      jsonLines(r.stdout).map(({ status, error }) => error?.code ?? status),
+      ["aborted", "skipped", "skipped"],
+    );
+    assert.match(r.stderr, /merge-many interrupted; items not started are reported "skipped"/);
+    assert.equal(server.requests.length, 1);
+  });
+
+  test("a progress bar on stderr when it is a terminal", { skip: !HAS_SCRIPT && "no util-linux script" }, async () => {
+    const server = await startLocalClerkServer({ users: SEED(), userWriteLimit: false });
+    try {
+      const file = join(tmp, "progress.jsonl");
+      writeFileSync(file, BATCH);
+      const { code, screen } = await cliOnTerminal(server, ["merge-many", file, "--results", join(tmp, "progress-results.jsonl")]);
+      assert.equal(code, 1, screen);
+      assert.match(screen, /\r\x1b\[2Kmerge-many \[[#-]{30}\] \d\/5/);
+      assert.match(screen, /\] 5\/5, 3 failed/);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("replace and clear with a live key", PARALLEL, () => {
+  /** A test with a server that accepts only LIVE_KEY; `cli` runs with it in CLERK_SECRET_KEY. */
+  function live(name, options, fn) {
+    test(name, options, async () => {
+      const server = await startLocalClerkServer({ users: SEED(), userWriteLimit: false, secretKey: LIVE_KEY });
+      try {
+        await fn({
+          server,
+          cli: (args, opts = {}) => cli(server, args, { ...opts, env: { CLERK_SECRET_KEY: LIVE_KEY, ...opts.env } }),
+          terminal: (args, input) => cliOnTerminal(server, args, { env: { CLERK_SECRET_KEY: LIVE_KEY }, input }),
+          stored: (id) => server.getUser(id).public_metadata,
+        });
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
+  live("without a terminal they refuse unless --yes, before any request", {}, async ({ server, cli, stored }) => {
+    assertFails(await cli(["clear", "user_1"]), 2, /clear with a live key \(sk_live_\) needs confirmation .*pass --yes/);
+    const r = await cli(["replace", "user_1", '{"a":1}', "--json"]);
+    assert.equal(r.code, 2);
+    assert.equal(JSON.parse(r.stderr).code, "confirmation_required");
+    // --json-file - takes stdin, so there is no terminal to ask on either.
+    assertFails(await cli(["replace", "user_1", "--json-file", "-"], { stdin: "{}" }), 2, /needs confirmation/);
+    assert.equal(server.requests.length, 0, "nothing was sent");
+    assert.deepEqual(stored("user_1"), SEED().user_1.public_metadata);
+
+    assertOk(await cli(["replace", "user_1", '{"a":1}', "--yes"]));
+    assert.deepEqual(stored("user_1"), { a: 1 });
+    assertOk(await cli(["-y", "clear", "user_1"]));
+    assert.deepEqual(stored("user_1"), {});
+    // Other writes, and the same commands with a test key, never ask.
+    assertOk(await cli(["merge", "user_1", '{"b":2}']));
+    // --secret-key wins over $CLERK_SECRET_KEY: a test key is sent without asking (and rejected here).
+    assertFails(await cli(["clear", "user_2", "--secret-key", LOCAL_SECRET_KEY]), 5, /HTTP 401/);
+    assertFails(await cli(["merge", "user_1", "{}", "--yes"]), 2, /--yes applies only to replace and clear/);
+  });
+
+  live("on a terminal they ask; only y or yes goes ahead", { skip: !HAS_SCRIPT && "no util-linux script" }, async ({ server, terminal, stored }) => {
+    let r = await terminal(["clear", "user_1"], "n\n");
+    assert.equal(r.code, 2, r.screen);
+    assert.match(r.screen, /Empty the public metadata of user "user_1" on the live instance\? \[y\/N\]/);
+    assert.match(r.screen, /clear cancelled; nothing was changed/);
+    r = await terminal(["clear", "user_1"], "\n");
+    assert.equal(r.code, 2, "no answer is a no");
+    assert.equal(server.requests.length, 0);
+    assert.deepEqual(stored("user_1"), SEED().user_1.public_metadata);
+
+    r = await terminal(["replace", "user_1", '{"only":1}', "--kind", "private"], "yes\n");
+    assert.equal(r.code, 0, r.screen);
+    assert.match(r.screen, /Replace the private metadata of user "user_1" on the live instance\?/);
+    assert.deepEqual(server.getUser("user_1").private_metadata, { only: 1 });
   });
 });
 
