@@ -7,7 +7,8 @@
  * workerd and edge runtimes); an entry for hosts that forbid compiling wasm from bytes at run
  * time can hand over a precompiled `WebAssembly.Module` instead.
  */
-import { initSync, WasmClient, type ClerkMetadataClientOptions } from "../pkg/clerk_metadata_wasm.js";
+import { initSync, WasmClient } from "../pkg/clerk_metadata_wasm.js";
+import type { ClerkMetadataClientOptions } from "./client.js";
 
 export type WasmSource = () => BufferSource | WebAssembly.Module;
 

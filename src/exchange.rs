@@ -13,7 +13,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
+use js_sys::{Array, ArrayBuffer, Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -77,9 +77,11 @@ enum Stop {
 }
 
 /// One request's deadline: its controller, its timer and the caller's signal, all of which end
-/// it the same way, by aborting the controller and settling `stopped`.
+/// it the same way, by aborting the controller and settling `stopped`. A host without
+/// `AbortController` (a bare embedding) gets no controller: the call still ends at its deadline,
+/// but the request itself is only abandoned.
 struct Deadline {
-    controller: AbortController,
+    controller: Option<AbortController>,
     /// Rejects when the request is stopped; every await is raced against it.
     stopped: Promise,
     why: Rc<Cell<Stop>>,
@@ -92,13 +94,8 @@ struct Deadline {
 
 impl Deadline {
     /// `deadline_cut`: the timeout is the operation's remaining time, not `timeoutMs`.
-    fn start(
-        timeout_ms: f64,
-        deadline_cut: bool,
-        signal: Option<&AbortSignal>,
-    ) -> Result<Deadline, Error> {
-        let controller = AbortController::new()
-            .map_err(|_| Error::new(ErrorKind::Network, "this host has no AbortController"))?;
+    fn start(timeout_ms: f64, deadline_cut: bool, signal: Option<&AbortSignal>) -> Deadline {
+        let controller = AbortController::new().ok();
         let why = Rc::new(Cell::new(Stop::Running));
         let mut reject: Option<Function> = None;
         let stopped = Promise::new(&mut |_resolve, rejecter| reject = Some(rejecter));
@@ -107,7 +104,9 @@ impl Deadline {
             move || {
                 if why.get() == Stop::Running {
                     why.set(reason);
-                    controller.abort();
+                    if let Some(controller) = &controller {
+                        controller.abort();
+                    }
                     if let Some(reject) = &reject {
                         let _ = reject.call0(&JsValue::UNDEFINED);
                     }
@@ -135,13 +134,19 @@ impl Deadline {
         if signal.is_some_and(AbortSignal::aborted) {
             deadline.stop_now(Stop::Aborted);
         }
-        Ok(deadline)
+        deadline
     }
 
     fn stop_now(&self, reason: Stop) {
         if self.why.get() == Stop::Running {
             self.why.set(reason);
-            self.controller.abort();
+            self.abort();
+        }
+    }
+
+    fn abort(&self) {
+        if let Some(controller) = &self.controller {
+            controller.abort();
         }
     }
 
@@ -184,7 +189,7 @@ impl Drop for Deadline {
         }
         // Whatever is still downloading is of no use any more: close it.
         if self.why.get() == Stop::Running {
-            self.controller.abort();
+            self.abort();
         }
     }
 }
@@ -203,14 +208,16 @@ pub async fn exchange(
     deadline_cut: bool,
     signal: Option<&AbortSignal>,
 ) -> Result<HttpResponse, Failure> {
-    let deadline = Deadline::start(timeout_ms, deadline_cut, signal)?;
+    let deadline = Deadline::start(timeout_ms, deadline_cut, signal);
     let init = RequestInit::new();
     init.set_method(outgoing.method);
     init.set_headers(outgoing.headers);
     if let Some(body) = outgoing.body {
         init.set_body(&JsValue::from_str(body));
     }
-    init.set_signal(Some(&deadline.controller.signal()));
+    if let Some(controller) = &deadline.controller {
+        init.set_signal(Some(&controller.signal()));
+    }
     // A redirect could carry the body (private metadata included) to another origin, turn a
     // PATCH into a GET, or answer for another user: it is never followed.
     init.set_redirect(RequestRedirect::Manual);
@@ -320,9 +327,12 @@ async fn read_body(
         if Reflect::get(&chunk, &"done".into()).is_ok_and(|done| done.is_truthy()) {
             return Ok(body);
         }
+        // `ArrayBuffer.isView`, not `instanceof`: the host's fetch may live in another realm
+        // than this module (a `vm` context, an embedding).
         let bytes = Reflect::get(&chunk, &"value".into())
             .ok()
-            .and_then(|value| value.dyn_into::<Uint8Array>().ok())
+            .filter(ArrayBuffer::is_view)
+            .map(JsCast::unchecked_into::<Uint8Array>)
             .ok_or_else(|| Error::new(ErrorKind::Network, "the response body is not bytes"))?;
         if body.len() + bytes.length() as usize > MAX_RESPONSE_BYTES {
             deadline.stop_now(Stop::Aborted);

@@ -1,5 +1,5 @@
-//! The options object: one TypeScript definition (below, emitted into the wasm's `.d.ts` and
-//! used by js/client.ts), one Rust definition ([`RawOptions`], read with serde-wasm-bindgen).
+//! The options object, as the host passes it (`ClerkMetadataClientOptions` in js/client.ts), read
+//! with serde-wasm-bindgen into [`RawOptions`].
 
 use js_sys::{Array, Function, Object, Reflect};
 use serde::Deserialize;
@@ -10,81 +10,10 @@ use crate::convert::describe;
 use crate::core::options::RawOptions;
 use crate::core::Error;
 
+// The options' one TypeScript definition is `ClerkMetadataClientOptions` in js/client.ts, the
+// public module; the wasm's own declarations import it from there.
 #[wasm_bindgen(typescript_custom_section)]
-const OPTIONS_TS: &str = r#"
-/** A rate-limit window: at most `requests` per `windowMs`. */
-export interface RateLimitWindow {
-  requests: number;
-  windowMs: number;
-}
-
-/**
- * A rate limiter shared beyond one client (a Convex component, Redis). `acquire` resolves when
- * the request may be sent: it must take a per-user write slot when `write` is true, and an
- * instance slot for every request. It may resolve with a function, called once when the answer
- * is in (the slot then frees a window later). Rejecting fails the call with `network_error`.
- */
-export interface ClerkRateLimiter {
-  acquire(request: { userId: string; write: boolean; signal?: AbortSignal }): Promise<void | (() => void)>;
-}
-
-/** Options of {@link createClerkMetadataClient}. All optional; `undefined` means the default. */
-export interface ClerkMetadataClientOptions {
-  /** Clerk secret key (`sk_test_…` / `sk_live_…`); surrounding whitespace is trimmed. Default: `CLERK_SECRET_KEY`. */
-  secretKey?: string | undefined;
-  /** Backend API origin (a trailing `/v1` is dropped). Default: `CLERK_API_URL`, else `https://api.clerk.com`. */
-  apiUrl?: string | undefined;
-  /** The fetch to use. Default: the global `fetch`, looked up at each call. */
-  fetch?: ((input: string, init: RequestInit) => Promise<Response>) | undefined;
-  /** Per-request timeout in ms (default 10 000). */
-  timeoutMs?: number | undefined;
-  /** Retries after the first attempt for 429, 5xx, network errors and read timeouts (default 2; 0 disables). */
-  maxRetries?: number | undefined;
-  /** Upper bound for a whole operation, requests in flight, retries and waits included, in ms (default 60 000). */
-  deadlineMs?: number | undefined;
-  /** A 429 (or 503) whose `Retry-After` is longer than this is returned at once instead of waited for (default 15 000 ms). */
-  maxRetryAfterMs?: number | undefined;
-  /** First backoff ceiling in ms, doubled per retry, full jitter (default 200). */
-  retryBaseDelayMs?: number | undefined;
-  /**
-   * Send a write again when its outcome is unknown (it timed out, or its connection dropped after
-   * the body was sent). Off by default: the call fails with `outcomeUnknown: true`. When on, the
-   * retry waits `writeSettleMs` first, so the first request cannot land after it.
-   */
-  retryUnknownWrites?: boolean | undefined;
-  /**
-   * How long after a write of unknown outcome was abandoned (its connection closed) it is
-   * assumed unable to land; this client's next write to that user waits until then (default 10 000).
-   */
-  writeSettleMs?: number | undefined;
-  /**
-   * Allow a secret key where a `window` or `document` global exists. Off by default: in a page,
-   * any script could read the key. Only for server code in such hosts (tests under jsdom, Electron's main process).
-   */
-  dangerouslyAllowBrowser?: boolean | undefined;
-  /**
-   * Opt-in read cache: reads within `ttlMs` (default 60 000) send no request; every write
-   * refreshes the user from Clerk's answer; a failed write forgets the user. At most `maxUsers`
-   * users (default 1000). Off by default. Concurrent reads of one user always share one request.
-   */
-  cache?: boolean | { ttlMs?: number | undefined; maxUsers?: number | undefined } | undefined;
-  /** Refuse metadata whose JSON is larger than this many bytes before sending (default 8192, Clerk's limit). */
-  maxMetadataBytes?: number | undefined;
-  /**
-   * Client-side rate limiting that queues requests to stay within Clerk's limits (default: on,
-   * 10 writes / 10 s per user and 100 or 1000 requests / 10 s per instance). `false` turns it off.
-   */
-  rateLimit?:
-    | boolean
-    | {
-        userWrites?: boolean | RateLimitWindow | undefined;
-        instance?: boolean | RateLimitWindow | undefined;
-      }
-    | undefined;
-  /** A limiter shared with other processes, used instead of the built-in one (see {@link ClerkRateLimiter}). */
-  limiter?: ClerkRateLimiter | undefined;
-}
-"#;
+const OPTIONS_TS: &str = r#"import type { ClerkMetadataClientOptions } from "../js/client.js";"#;
 
 #[wasm_bindgen]
 extern "C" {

@@ -241,8 +241,9 @@ impl Client {
             return error;
         }
         let keys: Vec<String> = entries.keys().map(|key| quoted(key)).collect();
+        let values: usize = entries.values().map(|value| value.to_string().len()).sum();
         Error::invalid_argument(format!(
-            "setting {} exactly needs a patch that also removes {dropped} stored member(s) with null, and that patch is over Clerk's limit of {} bytes (the value alone is {value_size}); replace the whole metadata instead, or remove the stale members first",
+            "setting {} exactly needs a patch that also removes {dropped} stored member(s) with null, and that patch is over Clerk's limit of {} bytes (the value alone is {values}); replace the whole metadata instead, or remove the stale members first",
             keys.join(", "),
             number_text(self.max_metadata_bytes as f64)
         ))

@@ -190,3 +190,22 @@ describe("what certainly did not apply is still retried", () => {
     });
   });
 });
+
+describe("the size check gives the true reason", () => {
+  test("an exact set whose null-filled patch is over the limit says so, and sends no write", async () => {
+    // 700 stored members of prefs fit (about 6.3 KB), but setting prefs to {} exactly needs a patch
+    // naming each with null (about 8.4 KB): that patch is what is too large, not the value {}.
+    const prefs = Object.fromEntries(Array.from({ length: 700 }, (_, i) => [`k${String(i).padStart(4, "0")}`, 1]));
+    await withServer({ users: { [ID]: { public_metadata: { prefs, keep: true } } }, userWriteLimit: false }, async (s) => {
+      const c = clientFor(s, { rateLimit: false });
+      const err = await rejection(c.setUserPublicMetadataKey(ID, "prefs", {}));
+      assertClerkError(err, { code: "invalid_argument", operation: "setKey", message: /removes 700 stored member\(s\) with null.*over Clerk's limit of 8192 bytes \(the value alone is 2\)/ });
+      assert.doesNotMatch(err.message, /value is \d+ bytes/);
+      assert.deepEqual(s.requests.map((r) => r.method), ["GET"], "read, then refused before any write");
+      assert.equal(Object.keys(publicOf(s).prefs).length, 700, "nothing changed");
+      // A value that is itself too large still says so.
+      const big = await rejection(c.setUserPublicMetadataKey(ID, "blob", "x".repeat(9000)));
+      assertClerkError(big, { code: "invalid_argument", message: /value is 9011 bytes/ });
+    });
+  });
+});

@@ -203,3 +203,46 @@ test("the limiter leaves no timer behind once its waiters settle", async () => {
     assert.deepEqual(s.getUser("user_1").public_metadata, { a: 1, b: 1, c: 1 });
   });
 });
+
+describe("a host limiter (the `limiter` option) stands in for the built-in one", () => {
+  test("every request asks it for a slot (write or not, with its user) and releases it after the answer", async () => {
+    await withServer({ users: { user_1: {} }, userWriteLimit: false }, async (s) => {
+      const log = [];
+      const limiter = {
+        async acquire({ userId, write, signal }) {
+          log.push(`acquire ${write ? "write" : "read"} ${userId} ${signal === undefined ? "no-signal" : "signal"}`);
+          const requestsBefore = s.requests.length;
+          return () => log.push(`release ${userId} after ${s.requests.length - requestsBefore} request(s)`);
+        },
+      };
+      const c = clientFor(s, { limiter });
+      await c.mergeUserPublicMetadata("user_1", { a: 1 });
+      await c.getUserPublicMetadata("user_1", { signal: new AbortController().signal });
+      assert.deepEqual(log, [
+        "acquire write user_1 no-signal",
+        "release user_1 after 1 request(s)",
+        "acquire read user_1 signal",
+        "release user_1 after 1 request(s)",
+      ]);
+    });
+  });
+
+  test("a request waits for the host's slot; a limiter that fails fails the call before anything is sent", async () => {
+    await withServer({ users: { user_1: {} }, userWriteLimit: false }, async (s) => {
+      let grant;
+      const gate = { acquire: () => new Promise((resolve) => (grant = resolve)) };
+      const pending = clientFor(s, { limiter: gate }).mergeUserPublicMetadata("user_1", { a: 1 });
+      await until(() => grant !== undefined, "the request to ask for a slot");
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      assert.equal(s.requests.length, 0, "nothing sent before the slot is granted");
+      grant();
+      await pending;
+      assert.equal(s.requests.length, 1);
+
+      const broken = clientFor(s, { limiter: { acquire: async () => { throw new Error("redis is down"); } } });
+      assertClerkError(await rejection(broken.getUserPublicMetadata("user_1")), { code: "network_error", attempts: 0, message: /rate limiter failed: redis is down/ });
+      assert.equal(s.requests.length, 1);
+      assert.throws(() => pkg.createClerkMetadataClient({ limiter: {} }), /options\.limiter must be an object with an acquire function/);
+    });
+  });
+});
