@@ -290,37 +290,6 @@ export interface ClerkMetadataClient extends PublicMetadataFunctions {
   readonly unsafe: MetadataFieldClient;
 }
 
-interface WasmErrorShape {
-  name?: unknown;
-  message?: unknown;
-  code?: unknown;
-  operation?: unknown;
-  status?: unknown;
-  clerkTraceId?: unknown;
-  retryAfter?: unknown;
-  errors?: unknown;
-  attempts?: unknown;
-  outcomeUnknown?: unknown;
-}
-
-/** Turns the core's rejection into a {@link ClerkMetadataError}; anything else passes through. */
-function toClerkError(error: unknown): never {
-  if (error instanceof Error && error.name === "ClerkMetadataError" && !(error instanceof ClerkMetadataError)) {
-    const shape = error as WasmErrorShape;
-    throw new ClerkMetadataError(error.message, {
-      code: typeof shape.code === "string" ? shape.code : "unknown",
-      operation: typeof shape.operation === "string" ? (shape.operation as MetadataOperation) : undefined,
-      status: typeof shape.status === "number" ? shape.status : undefined,
-      clerkTraceId: typeof shape.clerkTraceId === "string" ? shape.clerkTraceId : undefined,
-      retryAfter: typeof shape.retryAfter === "number" ? shape.retryAfter : undefined,
-      errors: Array.isArray(shape.errors) ? (shape.errors as ClerkApiErrorEntry[]) : [],
-      attempts: typeof shape.attempts === "number" ? shape.attempts : 0,
-      outcomeUnknown: shape.outcomeUnknown === true,
-    });
-  }
-  throw error;
-}
-
 function invalidBatch(message: string): ClerkMetadataError {
   return new ClerkMetadataError(`Invalid batch: ${message}`, { code: "invalid_argument" });
 }
@@ -382,24 +351,24 @@ async function runBatch<T extends { userId: string }>(
 }
 
 function field(wasm: WasmClient, kind: MetadataKind): MetadataFieldClient {
-  // The wasm methods never throw: every failure, bad options included, rejects.
-  const call = <T>(promise: Promise<T>): Promise<T> => promise.catch(toClerkError);
+  // The wasm methods never throw: every failure, bad options included, rejects with a
+  // ClerkMetadataError (the class is handed to the wasm client, which builds them).
   return {
-    get: (userId, options) => call(wasm.get(kind, userId, options)),
-    getKey: (userId, key, options) => call(wasm.getKey(kind, userId, key, options)),
-    hasKey: (userId, key, options) => call(wasm.hasKey(kind, userId, key, options)),
-    replace: (userId, metadata, options) => call(wasm.replace(kind, userId, metadata, options)),
-    merge: (userId, metadata, options) => call(wasm.merge(kind, userId, metadata, options)),
-    removeKeys: (userId, keys, options) => call(wasm.removeKeys(kind, userId, keys, options)),
-    setKey: (userId, key, value, options) => call(wasm.setKey(kind, userId, key, value, options)),
-    setKeys: (userId, entries, options) => call(wasm.setKeys(kind, userId, entries, options)),
-    clear: (userId, options) => call(wasm.clear(kind, userId, options)),
+    get: (userId, options) => wasm.get(kind, userId, options),
+    getKey: (userId, key, options) => wasm.getKey(kind, userId, key, options),
+    hasKey: (userId, key, options) => wasm.hasKey(kind, userId, key, options),
+    replace: (userId, metadata, options) => wasm.replace(kind, userId, metadata, options),
+    merge: (userId, metadata, options) => wasm.merge(kind, userId, metadata, options),
+    removeKeys: (userId, keys, options) => wasm.removeKeys(kind, userId, keys, options),
+    setKey: (userId, key, value, options) => wasm.setKey(kind, userId, key, value, options),
+    setKeys: (userId, entries, options) => wasm.setKeys(kind, userId, entries, options),
+    clear: (userId, options) => wasm.clear(kind, userId, options),
     mergeMany: (items, options) =>
-      runBatch(items, options, (item, callOptions) => call(wasm.merge(kind, item?.userId, item?.metadata, callOptions))),
+      runBatch(items, options, (item, callOptions) => wasm.merge(kind, item?.userId, item?.metadata, callOptions)),
     setKeysMany: (items, options) =>
-      runBatch(items, options, (item, callOptions) => call(wasm.setKeys(kind, item?.userId, item?.entries, callOptions))),
+      runBatch(items, options, (item, callOptions) => wasm.setKeys(kind, item?.userId, item?.entries, callOptions)),
     removeKeysMany: (items, options) =>
-      runBatch(items, options, (item, callOptions) => call(wasm.removeKeys(kind, item?.userId, item?.keys, callOptions))),
+      runBatch(items, options, (item, callOptions) => wasm.removeKeys(kind, item?.userId, item?.keys, callOptions)),
   };
 }
 
@@ -416,12 +385,7 @@ function env(name: string): string | undefined {
  */
 export function createClerkMetadataClient(options?: ClerkMetadataClientOptions): ClerkMetadataClient {
   const environment = { secretKey: env("CLERK_SECRET_KEY"), apiUrl: env("CLERK_API_URL") };
-  let wasm: WasmClient;
-  try {
-    wasm = newWasmClient(options, environment);
-  } catch (error) {
-    toClerkError(error);
-  }
+  const wasm = newWasmClient(options, environment, ClerkMetadataError);
   const fields = {
     public: field(wasm, "public"),
     private: field(wasm, "private"),

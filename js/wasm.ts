@@ -8,7 +8,7 @@
  * time can hand over a precompiled `WebAssembly.Module` instead.
  */
 import { initSync, WasmClient } from "../pkg/clerk_metadata_wasm.js";
-import type { ClerkMetadataClientOptions } from "./client.js";
+import type { ClerkMetadataClientOptions, ClerkMetadataError } from "./client.js";
 
 export type WasmSource = () => BufferSource | WebAssembly.Module;
 
@@ -27,7 +27,11 @@ export interface Environment {
 }
 
 /** A new wasm client; instantiates the module the first time. */
-export function newWasmClient(options: ClerkMetadataClientOptions | undefined, environment: Environment): WasmClient {
+export function newWasmClient(
+  options: ClerkMetadataClientOptions | undefined,
+  environment: Environment,
+  errorClass: typeof ClerkMetadataError,
+): WasmClient {
   if (!loaded) {
     if (source === undefined) {
       throw new Error("clerk-metadata-wasm: no wasm source registered (import the package entry, not an internal file)");
@@ -35,7 +39,7 @@ export function newWasmClient(options: ClerkMetadataClientOptions | undefined, e
     initSync({ module: source() });
     loaded = true;
   }
-  return new WasmClient(options, environment);
+  return new WasmClient(options, environment, errorClass);
 }
 
 export type { WasmClient };

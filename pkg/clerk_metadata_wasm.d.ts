@@ -1,6 +1,6 @@
 /* tslint:disable */
 /* eslint-disable */
-import type { ClerkMetadataClientOptions } from "../js/client.js";
+import type { ClerkMetadataClientOptions, ClerkMetadataError } from "../js/client.js";
 
 
 /**
@@ -34,7 +34,7 @@ export class WasmClient {
      * read them, used where the options say nothing. Throws only for malformed options; a missing
      * or malformed secret key or API URL is reported by each call instead, in its own words.
      */
-    constructor(options: ClerkMetadataClientOptions | undefined, environment: { secretKey: string | undefined; apiUrl: string | undefined });
+    constructor(options: ClerkMetadataClientOptions | undefined, environment: { secretKey: string | undefined; apiUrl: string | undefined }, error_class: typeof ClerkMetadataError);
     /**
      * Removes these keys in one `PATCH` (`{key: null, …}`); an empty list sends nothing.
      */
@@ -63,14 +63,13 @@ export interface InitOutput {
     readonly wasmclient_getKey: (a: number, b: number, c: number, d: any, e: any, f: any) => any;
     readonly wasmclient_hasKey: (a: number, b: number, c: number, d: any, e: any, f: any) => any;
     readonly wasmclient_merge: (a: number, b: number, c: number, d: any, e: any, f: any) => any;
-    readonly wasmclient_new: (a: any, b: any) => [number, number, number];
+    readonly wasmclient_new: (a: any, b: any, c: any) => [number, number, number];
     readonly wasmclient_removeKeys: (a: number, b: number, c: number, d: any, e: any, f: any) => any;
     readonly wasmclient_replace: (a: number, b: number, c: number, d: any, e: any, f: any) => any;
     readonly wasmclient_setKey: (a: number, b: number, c: number, d: any, e: any, f: any, g: any) => any;
     readonly wasmclient_setKeys: (a: number, b: number, c: number, d: any, e: any, f: any) => any;
     readonly wasm_bindgen__convert__closures_____invoke__h60702a48838d1764: (a: number, b: number, c: any) => [number, number];
     readonly wasm_bindgen__convert__closures_____invoke__hb98d63cc49481475: (a: number, b: number, c: any, d: any) => void;
-    readonly wasm_bindgen__convert__closures_____invoke__hfe13055485a24754: (a: number, b: number) => void;
     readonly __wbindgen_exn_store: (a: number) => void;
     readonly __externref_table_alloc: () => number;
     readonly __wbindgen_externrefs: WebAssembly.Table;

@@ -5,6 +5,8 @@
 //! sent) is marked so in its error and, unless the client opted in, not sent again: it may still
 //! be applied, and a second copy could land after a later write.
 
+use std::cell::RefCell;
+
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortSignal, Headers};
@@ -24,6 +26,9 @@ pub struct Transport {
     pub timeout_ms: f64,
     pub retry: RetryPolicy,
     pub limiter: Limiter,
+    /// The request headers without and with a body, made on first use: `fetch` copies them, so
+    /// one pair serves every request of this client (whose key never changes).
+    pub headers: RefCell<Option<[Headers; 2]>>,
 }
 
 /// A failed operation's error, and when its request was given up (for the settle rule).
@@ -58,6 +63,17 @@ fn headers(config: &Config, with_body: bool) -> Result<Headers, Error> {
 }
 
 impl Transport {
+    fn headers_for(&self, config: &Config, with_body: bool) -> Result<Headers, Error> {
+        let mut cached = self.headers.borrow_mut();
+        if cached.is_none() {
+            *cached = Some([headers(config, false)?, headers(config, true)?]);
+        }
+        match cached.as_ref() {
+            Some(pair) => Ok(pair[usize::from(with_body)].clone()),
+            None => headers(config, with_body),
+        }
+    }
+
     /// Sends the plan until it succeeds or the retry policy gives up. A 2xx response is
     /// returned as is; anything else becomes an [`Error`] with `attempts` set.
     pub async fn execute(
@@ -68,7 +84,7 @@ impl Transport {
     ) -> Result<HttpResponse, Failed> {
         let started = now();
         let deadline_at = started + self.retry.deadline_ms;
-        let headers = headers(config, plan.body.is_some())?;
+        let headers = self.headers_for(config, plan.body.is_some())?;
         let url = config.url(&plan.path);
         let outgoing = Outgoing {
             fetch: self.fetch.as_ref(),

@@ -37,8 +37,15 @@ fn options(extra: &[(&str, JsValue)]) -> JsValue {
     object.into()
 }
 
+/// The host's error class; the package hands its own `ClerkMetadataError`, tests use `Error`.
+fn error_class() -> js_sys::Function {
+    Reflect::get(&js_sys::global(), &"Error".into())
+        .expect("Error")
+        .unchecked_into()
+}
+
 fn client(extra: &[(&str, JsValue)]) -> WasmClient {
-    WasmClient::new(options(extra), JsValue::UNDEFINED).expect("client")
+    WasmClient::new(options(extra), JsValue::UNDEFINED, error_class()).expect("client")
 }
 
 fn json(text: &str) -> JsValue {

@@ -1,8 +1,8 @@
-//! A failure as the host sees it: an `Error` named `ClerkMetadataError` carrying `code`,
-//! `operation`, `status`, `clerkTraceId`, `retryAfter`, `attempts`, `outcomeUnknown` and Clerk's
-//! `errors`. The TypeScript wrapper turns it into an instance of its exported class.
+//! A failure as the host sees it: a `ClerkMetadataError` (the class js/client.ts exports, given
+//! to each client) carrying `code`, `operation`, `status`, `clerkTraceId`, `retryAfter`,
+//! `attempts`, `outcomeUnknown` and Clerk's `errors`.
 
-use js_sys::{Object, Reflect};
+use js_sys::{Array, Function, Object, Reflect};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -45,13 +45,14 @@ impl<'a> From<&'a ClerkErrorEntry> for Entry<'a> {
     }
 }
 
-/// The JS error for `error`, met by `operation` (`None`: building a client).
-pub fn to_js(error: &Error, operation: Option<Operation>) -> JsValue {
+/// The JS error for `error`, met by `operation` (`None`: building a client): an instance of
+/// the host's error class (`ClerkMetadataError`, handed to each client), built with its message
+/// and its fields.
+pub fn to_js(error: &Error, operation: Option<Operation>, class: &Function) -> JsValue {
     let message = match operation {
         Some(operation) => error.message(operation),
         None => format!("Invalid client options: {}", error.reason),
     };
-    let js: JsValue = js_sys::Error::new(&message).into();
     let fields = Fields {
         code: error.code(),
         operation: operation.map(Operation::name),
@@ -61,18 +62,15 @@ pub fn to_js(error: &Error, operation: Option<Operation>) -> JsValue {
         attempts: error.attempts,
         outcome_unknown: error.outcome_unknown,
     };
-    if let Ok(fields) = serde_wasm_bindgen::to_value(&fields) {
-        let (target, source): (&Object, &Object) = (js.unchecked_ref(), fields.unchecked_ref());
-        let _ = Object::assign(target, source);
-    }
-    let _ = Reflect::set(&js, &"name".into(), &"ClerkMetadataError".into());
+    let fields = serde_wasm_bindgen::to_value(&fields).unwrap_or_else(|_| Object::new().into());
     // Clerk's entries go through the host's JSON.parse: `meta` is free-form, and a `__proto__`
     // key must land as an own property, never reach a prototype.
     let entries: Vec<Entry> = error.errors.iter().map(Entry::from).collect();
     let errors = serde_json::to_string(&entries)
         .ok()
         .and_then(|text| js_sys::JSON::parse(&text).ok())
-        .unwrap_or_else(|| js_sys::Array::new().into());
-    let _ = Reflect::set(&js, &"errors".into(), &errors);
-    js
+        .unwrap_or_else(|| Array::new().into());
+    let _ = Reflect::set(&fields, &"errors".into(), &errors);
+    Reflect::construct(class, &Array::of2(&message.as_str().into(), &fields))
+        .unwrap_or_else(|_| js_sys::Error::new(&message).into())
 }

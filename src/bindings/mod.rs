@@ -16,7 +16,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use js_sys::{Promise, Reflect};
+use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::AbortSignal;
@@ -50,6 +50,8 @@ struct Client {
     flights: RefCell<HashMap<String, Flight>>,
     /// Each user's writes, one at a time and in call order.
     lanes: Lanes,
+    /// The host's `ClerkMetadataError`, of which every failure is an instance.
+    error_class: Function,
 }
 
 impl Client {
@@ -115,8 +117,9 @@ impl WasmClient {
             unchecked_param_type = "{ secretKey: string | undefined; apiUrl: string | undefined }"
         )]
         environment: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "typeof ClerkMetadataError")] error_class: Function,
     ) -> Result<WasmClient, JsValue> {
-        let invalid = |error: Error| errors::to_js(&error, None);
+        let invalid = |error: Error| errors::to_js(&error, None, &error_class);
         let host = options::read(&options, &environment).map_err(invalid)?;
         let settings = host.raw.settle(is_browser_like()).map_err(invalid)?;
         let limiter = match host.limiter {
@@ -132,11 +135,13 @@ impl WasmClient {
                     timeout_ms: settings.timeout_ms,
                     retry: settings.retry,
                     limiter,
+                    headers: RefCell::new(None),
                 },
                 max_metadata_bytes: settings.max_metadata_bytes,
                 cache: RefCell::new(settings.cache),
                 flights: RefCell::new(HashMap::new()),
                 lanes: Lanes::new(write_settle_ms),
+                error_class: error_class.clone(),
             }),
         })
     }
@@ -366,6 +371,7 @@ impl WasmClient {
             .and_then(|(kind, signal)| prepare(Rc::clone(&self.inner), kind, signal));
         spawn(
             operation,
+            &self.inner.error_class,
             prepared.map(|future| Box::pin(future) as Operating),
         )
     }
@@ -387,13 +393,16 @@ type Operating = Pin<Box<dyn Future<Output = Result<JsValue, Error>>>>;
 
 /// The promise of an operation. Not generic: every operation's future is boxed, so there is one
 /// copy of this (and of wasm-bindgen-futures' machinery) in the module, not one per operation.
-fn spawn(operation: Operation, prepared: Result<Operating, Error>) -> Promise {
+fn spawn(operation: Operation, class: &Function, prepared: Result<Operating, Error>) -> Promise {
     match prepared {
-        Ok(future) => future_to_promise(async move {
-            future
-                .await
-                .map_err(|error| errors::to_js(&error, Some(operation)))
-        }),
-        Err(error) => Promise::reject(&errors::to_js(&error, Some(operation))),
+        Ok(future) => {
+            let class = class.clone();
+            future_to_promise(async move {
+                future
+                    .await
+                    .map_err(|error| errors::to_js(&error, Some(operation), &class))
+            })
+        }
+        Err(error) => Promise::reject(&errors::to_js(&error, Some(operation), class)),
     }
 }

@@ -13,7 +13,8 @@ use crate::core::Error;
 // The options' one TypeScript definition is `ClerkMetadataClientOptions` in js/client.ts, the
 // public module; the wasm's own declarations import it from there.
 #[wasm_bindgen(typescript_custom_section)]
-const OPTIONS_TS: &str = r#"import type { ClerkMetadataClientOptions } from "../js/client.js";"#;
+const OPTIONS_TS: &str =
+    r#"import type { ClerkMetadataClientOptions, ClerkMetadataError } from "../js/client.js";"#;
 
 #[wasm_bindgen]
 extern "C" {

@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Function, Promise};
+use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 
@@ -16,12 +16,13 @@ use crate::core::{Error, ErrorKind, MetadataKind};
 use crate::exchange::aborted;
 use crate::wait::{deferred, now, settled};
 
-/// One shared read: when it began, a promise settled when it is done, and its result.
+/// One shared read: when it began, who joined it, and its result.
 #[derive(Clone)]
 pub struct Flight {
     stamp: Stamp,
-    done: Promise,
-    finish: Function,
+    /// Resolvers of the callers waiting on this read. A promise is made only for a caller that
+    /// joins, so a read nobody joins costs none.
+    waiters: Rc<RefCell<Vec<Function>>>,
     result: Rc<RefCell<Option<Result<UserFields, Error>>>>,
 }
 
@@ -67,7 +68,9 @@ impl Client {
         let shared = self.flights.borrow().get(user_id).cloned();
         if let Some(flight) = shared.filter(|f| self.cache.borrow().may_share(user_id, f.stamp)) {
             // Joining is waiting: this caller's own signal still ends its wait.
-            if !settled(&flight.done, signal).await {
+            let (done, wake) = deferred();
+            flight.waiters.borrow_mut().push(wake);
+            if !settled(&done, signal).await {
                 return Err(aborted());
             }
             match &*flight.result.borrow() {
@@ -88,11 +91,9 @@ impl Client {
         signal: Option<&AbortSignal>,
     ) -> Result<String, Error> {
         let stamp = self.cache.borrow_mut().begin_read();
-        let (done, finish) = deferred();
         let flight = Flight {
             stamp,
-            done,
-            finish,
+            waiters: Rc::new(RefCell::new(Vec::new())),
             result: Rc::new(RefCell::new(None)),
         };
         self.flights
@@ -124,13 +125,18 @@ impl Client {
     /// Takes a finished read out of the flights (unless a newer one replaced it) and wakes the
     /// callers that joined it.
     fn end_flight(&self, user_id: &str, flight: &Flight) {
-        let mut flights = self.flights.borrow_mut();
-        if flights
-            .get(user_id)
-            .is_some_and(|f| f.stamp == flight.stamp && Rc::ptr_eq(&f.result, &flight.result))
         {
-            flights.remove(user_id);
+            let mut flights = self.flights.borrow_mut();
+            if flights
+                .get(user_id)
+                .is_some_and(|f| f.stamp == flight.stamp && Rc::ptr_eq(&f.result, &flight.result))
+            {
+                flights.remove(user_id);
+            }
         }
-        let _ = flight.finish.call0(&JsValue::UNDEFINED);
+        let waiters: Vec<Function> = flight.waiters.borrow_mut().drain(..).collect();
+        for wake in waiters {
+            let _ = wake.call0(&JsValue::UNDEFINED);
+        }
     }
 }

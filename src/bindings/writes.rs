@@ -28,7 +28,7 @@ const MAX_IDLE_LANES: usize = 1024;
 
 struct Lane {
     /// Settles when the last write queued on this lane is done.
-    tail: Promise,
+    tail: Option<Promise>,
     /// Writes queued or running.
     queued: usize,
     /// Until then, an earlier write of unknown outcome may still land (host clock, ms).
@@ -60,16 +60,21 @@ impl Lanes {
         let before = {
             let mut users = self.users.borrow_mut();
             let lane = users.entry(user_id.to_owned()).or_insert_with(|| Lane {
-                tail: Promise::resolve(&JsValue::UNDEFINED),
+                tail: None,
                 queued: 0,
                 settle_until: 0.0,
             });
+            // An idle lane (nobody queued) is entered at once, without a wait.
+            let busy = lane.queued > 0;
             lane.queued += 1;
-            std::mem::replace(&mut lane.tail, mine)
+            lane.tail.replace(mine).filter(|_| busy)
         };
         let turn = Turn {
             user_id: user_id.to_owned(),
             pass_on,
+        };
+        let Some(before) = before else {
+            return self.after_settling(turn, signal).await;
         };
         if !settled(&before, signal).await {
             // Given up while queued: the next writer still waits for the ones before this one.
@@ -80,10 +85,19 @@ impl Lanes {
             self.forget(&turn.user_id);
             return Err(aborted());
         }
+        self.after_settling(turn, signal).await
+    }
+
+    /// Holding the lane, waits out an earlier write of unknown outcome, if any.
+    async fn after_settling(
+        &self,
+        turn: Turn,
+        signal: Option<&AbortSignal>,
+    ) -> Result<Turn, Error> {
         let settle_until = self
             .users
             .borrow()
-            .get(user_id)
+            .get(&turn.user_id)
             .map_or(0.0, |lane| lane.settle_until);
         let wait = settle_until - now();
         if wait > 0.0 {

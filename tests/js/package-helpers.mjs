@@ -135,9 +135,10 @@ export function spyPackageTimers() {
   const realClear = globalThis.clearTimeout;
   const timers = [];
   globalThis.setTimeout = function (callback, ms, ...rest) {
-    // Each request's own timeout timer is a wasm-bindgen closure (named "real"); the package's
-    // waits (backoff, Retry-After, the rate limiter) are promise resolvers. Only waits are spied.
-    if (!/\/dist\/index\.(mjs|cjs)/.test(new Error().stack ?? "") || callback?.name === "real") {
+    // Each request's own timeout timer calls its AbortController's abort, bound to it (named
+    // "bound abort"); the package's waits (backoff, Retry-After, the rate limiter) are promise
+    // resolvers. Only waits are spied.
+    if (!/\/dist\/index\.(mjs|cjs)/.test(new Error().stack ?? "") || /^bound /.test(callback?.name ?? "")) {
       return realSet.call(this, callback, ms, ...rest);
     }
     const t = { ms, fired: false, cleared: false, handle: undefined };

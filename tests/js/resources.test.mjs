@@ -8,12 +8,12 @@ import { pkg, withServer, LOCAL_SECRET_KEY } from "./package-helpers.mjs";
 const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
 
 test("each request has its own timer, for timeoutMs or what is left of deadlineMs", async () => {
-  // Read the delay each request's timer asks for (a wasm-bindgen closure, named "real") instead
-  // of timing the wall clock.
+  // Read the delay each request's timer asks for (its AbortController's abort, bound: "bound
+  // abort") instead of timing the wall clock.
   const realSet = globalThis.setTimeout;
   const asked = [];
   globalThis.setTimeout = function (callback, ms, ...rest) {
-    if (callback?.name === "real") asked.push(ms);
+    if (callback?.name === "bound abort") asked.push(ms);
     return realSet.call(this, callback, ms, ...rest);
   };
   try {
