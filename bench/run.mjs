@@ -52,8 +52,8 @@ if (memoryCallsArg !== undefined && !(Number.isInteger(memoryCallsArg) && memory
   process.exit(2);
 }
 const CFG = QUICK
-  ? { seqWarmup: 100, seqCalls: 400, block: 25, tpConc: 256, tpWarmup: 256, tpRounds: 1, tpCalls: 1024, coldRuns: 2, memCalls: 1_000, memBaselineCalls: 1_000, memWarmup: 200, memEvery: 500, memConc: 32, profile: false, anatomy: false, packEachDep: false }
-  : { seqWarmup: 500, seqCalls: 5_000, block: 50, tpConc: 256, tpWarmup: 2_048, tpRounds: 4, tpCalls: 4_096, coldRuns: 10, memCalls: 100_000, memBaselineCalls: 20_000, memWarmup: 5_000, memEvery: 10_000, memConc: 32, profile: true, anatomy: true, packEachDep: true };
+  ? { pacedSeconds: 3, pacedPerSecond: 8, seqWarmup: 100, seqCalls: 400, block: 25, tpConc: 256, tpWarmup: 256, tpRounds: 1, tpCalls: 1024, coldRuns: 2, memCalls: 1_000, memBaselineCalls: 1_000, memWarmup: 200, memEvery: 500, memConc: 32, profile: false, anatomy: false, packEachDep: false }
+  : { pacedSeconds: 40, pacedPerSecond: 8, seqWarmup: 500, seqCalls: 5_000, block: 50, tpConc: 256, tpWarmup: 2_048, tpRounds: 4, tpCalls: 4_096, coldRuns: 10, memCalls: 100_000, memBaselineCalls: 20_000, memWarmup: 5_000, memEvery: 10_000, memConc: 32, profile: true, anatomy: true, packEachDep: true };
 const intArg = (flag, max) => {
   const i = argv.indexOf(flag);
   if (i === -1) return undefined;
@@ -226,6 +226,31 @@ async function sequential(fns, { warmup, calls, block }) {
   );
 }
 
+// 1b. As users call it: default options keep Clerk's limits (100 requests / 10 s for an sk_test_
+// key), so each contestant makes `perSecond` calls a second (interleaved, order rotating), which
+// never makes this package's limiter wait: what is measured is its bookkeeping, not a queue.
+async function paced(fns, { seconds, perSecond }) {
+  const names = Object.keys(fns);
+  const samples = Object.fromEntries(names.map((n) => [n, []]));
+  for (let second = 0; second < seconds; second++) {
+    const next = performance.now() + 1000;
+    for (let i = 0; i < perSecond; i++) {
+      for (const n of rotate(names, second + i)) {
+        const t0 = performance.now();
+        await fns[n]();
+        samples[n].push(performance.now() - t0);
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - performance.now())));
+  }
+  return Object.fromEntries(
+    names.map((n) => {
+      const s = sorted(Float64Array.from(samples[n]));
+      return [n, { calls: s.length, median: median(s), p99: percentileSorted(s, 99) }];
+    }),
+  );
+}
+
 // 2. Throughput, `conc` calls in flight.
 async function inFlight(fn, total, conc) {
   let next = 0;
@@ -338,6 +363,15 @@ if (!SAVED) try {
     R.seqMerge = await sequential(c.merge, { warmup: CFG.seqWarmup, calls: CFG.seqCalls, block: CFG.block });
   });
 
+  // A fresh server (and so a fresh default client, with an empty limiter) for each operation.
+  for (const op of ["get", "merge"]) {
+    await withServer(async (server) => {
+      const c = await makeContestants({ root: ROOT, indexPath: build.indexPath, url: server.url, secretKey: server.secretKey });
+      log(`as users call it, ${op}: ${CFG.pacedSeconds} s × ${CFG.pacedPerSecond} calls a second per contestant`);
+      R[op === "get" ? "usersGet" : "usersMerge"] = await paced(c.asUsers[op], { seconds: CFG.pacedSeconds, perSecond: CFG.pacedPerSecond });
+    });
+  }
+
   await withServer(async (server) => {
     const c = await makeContestants({ root: ROOT, indexPath: build.indexPath, url: server.url, secretKey: server.secretKey });
     log(`throughput GET: ${CFG.tpRounds} rounds × ${CFG.tpCalls} calls, ${CFG.tpConc} in flight`);
@@ -367,14 +401,24 @@ if (!SAVED) try {
 // ---------------------------------------------------------------------------------------------
 // Targets
 const T = {};
-for (const [op, seq] of [["get", R.seqGet], ["merge", R.seqMerge]]) {
-  const vsFetch = seq.ours.median / seq.fetch.median;
-  const vsClerk = seq.ours.median / seq.clerk.median;
-  T[op] = { vsFetch, vsClerk, ok: vsFetch <= 1.1 && vsClerk <= 1.0 };
+// Per call, as users call it (default options): each of this package's two ways, for GET and
+// merge, ≤ @clerk/backend and ≤ 1.10× plain fetch with AbortSignal.timeout, in the same run.
+for (const [op, paced] of [["get", R.usersGet], ["merge", R.usersMerge]]) {
+  const rows = ["oursTop", "oursDefault"].map((k) => ({
+    k,
+    vsFetch: paced[k].median / paced.fetchTimeout.median,
+    vsClerk: paced[k].median / paced.clerk.median,
+  }));
+  const vsFetch = Math.max(...rows.map((r) => r.vsFetch));
+  const vsClerk = Math.max(...rows.map((r) => r.vsClerk));
+  T[op] = { rows, vsFetch, vsClerk, ok: vsFetch <= 1.1 && vsClerk <= 1.0 };
 }
-T.cold = { ratio: R.cold.ours.totalMs / R.cold.clerk.totalMs };
-T.cold.ok = T.cold.ratio <= 1 / 3;
-const WASM_GZIP_LIMIT = 60_000;
+// Cold start with fetch already warm (the host's own first load of fetch is not the package's).
+T.cold = { ratio: R.cold["ours-warm"].totalMs / R.cold["clerk-warm"].totalMs };
+T.cold.ok = T.cold.ratio <= 1 / 4;
+T.tp = { ratio: R.tp.ours.perSec / R.tp.clerk.perSec };
+T.tp.ok = T.tp.ratio >= 1;
+const WASM_GZIP_LIMIT = 100_000;
 T.wasm = { ok: R.size.wasm.gzip <= WASM_GZIP_LIMIT };
 T.unpacked = { ratio: R.size.pack.unpackedSize / R.size.clerk.unpackedSize };
 T.unpacked.ok = T.unpacked.ratio <= 0.1;
@@ -480,12 +524,15 @@ L.push("");
 
 L.push("## Targets", "");
 head("Figure", "Measured", "Target", "target / met?");
-row("GET median vs plain fetch", fmt.ratio(T.get.vsFetch), "≤ 1.10×", met(T.get.vsFetch <= 1.1));
-row("GET median vs @clerk/backend", fmt.ratio(T.get.vsClerk), "≤ 1.00×", met(T.get.vsClerk <= 1));
-row("merge median vs plain fetch", fmt.ratio(T.merge.vsFetch), "≤ 1.10×", met(T.merge.vsFetch <= 1.1));
-row("merge median vs @clerk/backend", fmt.ratio(T.merge.vsClerk), "≤ 1.00×", met(T.merge.vsClerk <= 1));
-row("cold start (import → first call) vs @clerk/backend", `${fmt.ms(R.cold.ours.totalMs)} vs ${fmt.ms(R.cold.clerk.totalMs)} = ${fmt.ratio(T.cold.ratio)}`, "≤ 0.33×", met(T.cold.ok));
-row(".wasm gzip -9", `${fmt.int(R.size.wasm.gzip)} B`, `≤ 60 KB (${fmt.int(WASM_GZIP_LIMIT)} B)`, met(T.wasm.ok));
+for (const [op, label] of [["get", "GET"], ["merge", "merge"]]) {
+  for (const r of T[op].rows) {
+    row(`${label} median, ${NAMES[r.k]}, vs plain fetch + AbortSignal.timeout`, fmt.ratio(r.vsFetch), "≤ 1.10×", met(r.vsFetch <= 1.1));
+    row(`${label} median, ${NAMES[r.k]}, vs @clerk/backend`, fmt.ratio(r.vsClerk), "≤ 1.00×", met(r.vsClerk <= 1));
+  }
+}
+row("cold start, fetch already warm (import → first call) vs @clerk/backend", `${fmt.ms(R.cold["ours-warm"].totalMs)} vs ${fmt.ms(R.cold["clerk-warm"].totalMs)} = ${fmt.ratio(T.cold.ratio)}`, "≤ 0.25×", met(T.cold.ok));
+row(`throughput, ${CFG.tpConc} in flight, vs @clerk/backend`, fmt.ratio(T.tp.ratio), "≥ 1.00×", met(T.tp.ok));
+row(".wasm gzip -9", `${fmt.int(R.size.wasm.gzip)} B`, `≤ 100 KB (${fmt.int(WASM_GZIP_LIMIT)} B)`, met(T.wasm.ok));
 row("unpacked package vs @clerk/backend + deps", `${fmt.bytes(R.size.pack.unpackedSize)} vs ${fmt.bytes(R.size.clerk.unpackedSize)} = ${(T.unpacked.ratio * 100).toFixed(1)} %`, "≤ 10 %", met(T.unpacked.ok));
 row(
   `memory growth over ${fmt.int(CFG.memCalls)} calls`,
@@ -501,9 +548,8 @@ function seqTable(title, seq, op) {
   for (const [k, v] of Object.entries(seq)) {
     const ratio = v.median / seq.fetch.median;
     let target = "—";
-    if (k === "ours") target = `≤ 1.10× fetch & ≤ @clerk/backend: ${met(T[op].ok)}`;
-    else if (k === "fetch") target = "baseline";
-    else if (k === "fetchTimeout") target = "reference only";
+    if (k === "fetch") target = "baseline";
+    else if (k === "ours") target = "— (the targets are on the default options, below)";
     row(NAMES[k], fmt.int(v.calls), fmt.us(v.median), fmt.us(v.p99), fmt.ratio(ratio), `${v.cpuUsPerCall.toFixed(0)} µs`, target);
   }
   L.push("");
@@ -517,6 +563,22 @@ L.push(
 );
 seqTable(`GET public metadata (\`getUserPublicMetadata\` · \`fetch\` + \`res.json()\` · \`users.getUser(id).publicMetadata\`)`, R.seqGet, "get");
 seqTable(`Merge public metadata (\`mergeUserPublicMetadata\` · \`fetch\` PATCH · \`users.updateUserMetadata\`)`, R.seqMerge, "merge");
+
+function pacedTable(title, paced) {
+  L.push(`### ${title}`, "");
+  head("Contestant", "calls", "median", "p99", "median / fetch + timeout", "median / @clerk/backend");
+  for (const [k, v] of Object.entries(paced)) {
+    row(NAMES[k], fmt.int(v.calls), fmt.us(v.median), fmt.us(v.p99), fmt.ratio(v.median / paced.fetchTimeout.median), fmt.ratio(v.median / paced.clerk.median));
+  }
+  L.push("");
+}
+L.push(`## 1b. As users call it: default options, an sk_test_ key (${CFG.pacedPerSecond} calls a second per contestant for ${CFG.pacedSeconds} s, interleaved)`, "");
+L.push(
+  "The rate limiter is on, with Clerk's limits (100 requests / 10 s for an sk_test_ key), so the calls are paced under them: the figures are its bookkeeping, never a wait. Calls go round-robin over 512 users. These rows carry the per-call targets.",
+  "",
+);
+pacedTable("GET public metadata", R.usersGet);
+pacedTable("Merge public metadata", R.usersMerge);
 
 L.push(`## 2. Throughput, GET, ${CFG.tpConc} calls in flight (${CFG.tpRounds} rounds × ${fmt.int(CFG.tpCalls)} calls, median of rounds)`, "");
 head("Contestant", "calls/s", "range over rounds", "vs plain fetch", "client CPU / call", "target / met?");
@@ -544,7 +606,7 @@ const coldLabel = {
 for (const k of ["ours", "clerk", "fetch", "ours-warm", "clerk-warm"]) {
   const v = R.cold[k];
   const base = k.endsWith("-warm") ? R.cold["clerk-warm"] : R.cold.clerk;
-  const target = k === "ours" ? `≤ 0.33×: ${met(T.cold.ok)}` : k === "clerk" ? "baseline" : k === "ours-warm" ? "— (vs clerk, warm)" : "—";
+  const target = k === "ours-warm" ? `≤ 0.25× of @clerk/backend, warm: ${met(T.cold.ok)}` : k === "clerk-warm" ? "baseline" : "—";
   row(coldLabel[k], fmt.ms(v.importMs), fmt.ms(v.callMs), fmt.ms(v.totalMs), k.startsWith("ours") ? `${fmt.ms(v.wasmCompileMs)} + ${fmt.ms(v.wasmInstantiateMs)}` : "—", fmt.ms(v.sinceProcessStartMs), fmt.ms(v.wallMs), fmt.ratio(v.totalMs / base.totalMs), target);
 }
 L.push(
@@ -557,7 +619,7 @@ L.push(
 const S = R.size;
 L.push("## 4. Size", "");
 head("What", "raw / unpacked", "gzip -9 / tarball", "target / met?");
-row("`pkg/clerk_metadata_wasm_bg.wasm`", `${fmt.int(S.wasm.raw)} B`, `${fmt.int(S.wasm.gzip)} B`, `≤ 60 KB gzip: ${met(T.wasm.ok)}`);
+row("`pkg/clerk_metadata_wasm_bg.wasm`", `${fmt.int(S.wasm.raw)} B`, `${fmt.int(S.wasm.gzip)} B`, `≤ 100 KB gzip: ${met(T.wasm.ok)}`);
 row("`dist/index.mjs` (wasm inlined as base64)", `${fmt.int(S.indexMjs.raw)} B`, `${fmt.int(S.indexMjs.gzip)} B`, "—");
 row(`root package \`npm pack --dry-run\` (${S.pack.files.length} files)`, `${fmt.int(S.pack.unpackedSize)} B`, `${fmt.int(S.pack.size)} B tarball`, `≤ 10 % of @clerk/backend + deps: ${met(T.unpacked.ok)} (${(T.unpacked.ratio * 100).toFixed(1)} %)`);
 row(

@@ -5,13 +5,20 @@ import { pathToFileURL } from "node:url";
 import { isDeepStrictEqual } from "node:util";
 import { GET_POOL, GET_USER, MERGE_USERS, seedUsers } from "./server.mjs";
 
-export const NAMES = { ours: "clerk-metadata-wasm", fetch: "plain fetch", clerk: "@clerk/backend", fetchTimeout: "plain fetch + AbortSignal.timeout (reference)" };
+export const NAMES = {
+  ours: "clerk-metadata-wasm (client, rateLimit: false)",
+  oursTop: "clerk-metadata-wasm, top-level functions (default options)",
+  oursDefault: "clerk-metadata-wasm, createClerkMetadataClient (default options)",
+  fetch: "plain fetch",
+  clerk: "@clerk/backend",
+  fetchTimeout: "plain fetch + AbortSignal.timeout",
+};
 
 /** What this package puts on the wire, learnt by giving it a recording `fetch` once. */
 async function probeRequests(ours, url, secretKey) {
   const seen = [];
   const recording = (input, init) => {
-    seen.push({ url: String(input), method: init.method ?? "GET", headers: { ...init.headers }, body: init.body });
+    seen.push({ url: String(input), method: init.method ?? "GET", headers: Object.fromEntries(new Headers(init.headers)), body: init.body });
     return fetch(input, init);
   };
   const probe = ours.createClerkMetadataClient({ secretKey, apiUrl: url, rateLimit: false, fetch: recording, maxRetries: 0 });
@@ -66,6 +73,38 @@ export async function makeContestants({ root, indexPath = join(root, "dist", "in
     fetchTimeout: async () =>
       (await check(await fetch(getUrl, { ...getInit, signal: AbortSignal.timeout(10_000) })).json()).public_metadata,
   };
+  // As users call it: default options (the rate limiter on, Clerk's limits for an sk_test_ key),
+  // through the top-level functions (configured from the environment) and through a client.
+  process.env.CLERK_SECRET_KEY = secretKey;
+  process.env.CLERK_API_URL = url;
+  const defaults = ours.createClerkMetadataClient({ secretKey, apiUrl: url });
+  let q = 0;
+  const asUsers = {
+    get: {
+      oursTop: () => ours.getUserPublicMetadata(GET_POOL[q++ % GET_POOL.length]),
+      oursDefault: () => defaults.getUserPublicMetadata(GET_POOL[q++ % GET_POOL.length]),
+      fetchTimeout: async () =>
+        (await check(await fetch(poolUrls[q++ % GET_POOL.length], { ...getInit, signal: AbortSignal.timeout(10_000) })).json()).public_metadata,
+      clerk: async () => (await clerk.users.getUser(GET_POOL[q++ % GET_POOL.length])).publicMetadata,
+    },
+    // Merges go round-robin over the pool too: Clerk allows 10 writes / 10 s per user.
+    merge: {
+      oursTop: () => ours.mergeUserPublicMetadata(GET_POOL[q++ % GET_POOL.length], mergeBody(n++)),
+      oursDefault: () => defaults.mergeUserPublicMetadata(GET_POOL[q++ % GET_POOL.length], mergeBody(n++)),
+      fetchTimeout: async () => {
+        const res = await fetch(mergeUrl(GET_POOL[q++ % GET_POOL.length]), {
+          method: wire.merge.method,
+          headers: mergeHeaders,
+          body: JSON.stringify({ public_metadata: mergeBody(n++) }),
+          signal: AbortSignal.timeout(10_000),
+        });
+        await check(res).json();
+      },
+      clerk: async () => {
+        await clerk.users.updateUserMetadata(GET_POOL[q++ % GET_POOL.length], { publicMetadata: mergeBody(n++) });
+      },
+    },
+  };
   const merge = {
     ours: () => client.mergeUserPublicMetadata(MERGE_USERS[0], mergeBody(n++)),
     fetch: async () => {
@@ -92,5 +131,5 @@ export async function makeContestants({ root, indexPath = join(root, "dist", "in
     const got = await client.getUserPublicMetadata(id);
     if (typeof got.lastSeen !== "number" || got.prefs?.theme !== "dark") throw new Error(`sanity: merge on ${id} did not land`);
   }
-  return { get, getReference, getPool, merge, wire, ours, client, clerk };
+  return { get, getReference, getPool, merge, asUsers, wire, ours, client, clerk };
 }
