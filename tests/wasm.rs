@@ -37,11 +37,13 @@ fn options(extra: &[(&str, JsValue)]) -> JsValue {
     object.into()
 }
 
-/// The host's error class; the package hands its own `ClerkMetadataError`, tests use `Error`.
+/// A stand-in for the package's `ClerkMetadataError` (js/client.ts): constructed with the
+/// message and the fields, as the wasm constructs it.
 fn error_class() -> js_sys::Function {
-    Reflect::get(&js_sys::global(), &"Error".into())
-        .expect("Error")
-        .unchecked_into()
+    js_sys::Function::new_with_args(
+        "message, fields",
+        "return Object.assign(new Error(message), fields, { name: 'ClerkMetadataError' });",
+    )
 }
 
 fn client(extra: &[(&str, JsValue)]) -> WasmClient {
