@@ -14,6 +14,7 @@ export const wasmclient_setKey: (a: number, b: number, c: number, d: any, e: any
 export const wasmclient_setKeys: (a: number, b: number, c: number, d: any, e: any, f: any) => any;
 export const wasm_bindgen__convert__closures_____invoke__h60702a48838d1764: (a: number, b: number, c: any) => [number, number];
 export const wasm_bindgen__convert__closures_____invoke__hb98d63cc49481475: (a: number, b: number, c: any, d: any) => void;
+export const wasm_bindgen__convert__closures_____invoke__ha541e916e188927e: (a: number, b: number, c: any) => void;
 export const __wbindgen_exn_store: (a: number) => void;
 export const __externref_table_alloc: () => number;
 export const __wbindgen_externrefs: WebAssembly.Table;

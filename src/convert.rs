@@ -38,7 +38,7 @@ extern "C" {
     fn array_is_array(value: &JsValue) -> Result<bool, JsValue>;
 
     #[wasm_bindgen(js_namespace = Object, js_name = keys, catch)]
-    fn object_keys(value: &JsValue) -> Result<Array, JsValue>;
+    pub(crate) fn object_keys(value: &JsValue) -> Result<Array, JsValue>;
 }
 
 /// `Array.isArray`, reporting a revoked Proxy's throw as "not an array".
@@ -396,7 +396,8 @@ impl<'a> Walker<'a> {
         if length as usize > self.budget {
             return Err(self.too_large());
         }
-        let mut items = Vec::with_capacity(length as usize);
+        // Grown as items come, never reserved from a length the caller chose.
+        let mut items = Vec::new();
         for index in 0..length {
             self.path.push(Segment::Index(index));
             let item = Reflect::get_u32(array, index).map_err(|_| self.unreadable())?;
@@ -414,7 +415,7 @@ impl<'a> Walker<'a> {
         if keys.length() as usize > self.budget {
             return Err(self.too_large());
         }
-        let mut members = Map::with_capacity(keys.length() as usize);
+        let mut members = Map::new();
         for key in keys.iter() {
             if key.dyn_ref::<JsString>().map_or(0, JsString::length) as usize
                 > FAR_OVER * self.max_bytes

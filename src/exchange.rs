@@ -7,8 +7,8 @@
 //!
 //! Each exchange has its own `AbortController` and its own timer, and nothing is shared between
 //! exchanges: when the deadline passes or the caller aborts, the controller aborts the request
-//! (the connection closes and the body stops downloading), and every await is raced against the
-//! same stop, so a `fetch` that ignores its signal cannot hang a call either.
+//! (the connection closes and the body stops downloading). An injected `fetch` may ignore its
+//! signal, so its awaits are also raced against the same stop (see [`Deadline`]).
 
 use std::cell::Cell;
 
@@ -16,25 +16,17 @@ use js_sys::{Array, ArrayBuffer, Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{
-    AbortController, AbortSignal, ReadableStreamDefaultReader, RequestInit, RequestRedirect,
-    Response, ResponseType,
-};
+use web_sys::{AbortController, AbortSignal, RequestInit, RequestRedirect, Response};
 
 use crate::core::error::{number_text, Error, ErrorKind};
 use crate::core::response::{HttpResponse, MAX_RESPONSE_BYTES};
+use crate::wait::{clear_timeout, set_timeout};
 
 #[wasm_bindgen]
 extern "C" {
     /// The host's global `fetch`, resolved when called (a `ReferenceError` if there is none).
     #[wasm_bindgen(js_name = fetch, catch)]
     fn global_fetch(input: &str, init: &RequestInit) -> Result<Promise, JsValue>;
-
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(callback: &Function, ms: f64) -> JsValue;
-
-    #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout(handle: &JsValue);
 
     /// `String(value)`: what a header value that is not a string (from a test double) reads as.
     #[wasm_bindgen(js_name = String, catch)]
@@ -191,6 +183,15 @@ impl Deadline {
         JsFuture::from(promise).await
     }
 
+    /// The outcome of a host call that returns a promise: a throw or a rejection is explained
+    /// by [`Deadline::failure`].
+    async fn settle(&self, started: Result<Promise, JsValue>) -> Result<JsValue, Failure> {
+        let promise = started.map_err(|thrown| self.failure(&thrown))?;
+        self.guard(promise)
+            .await
+            .map_err(|thrown| self.failure(&thrown))
+    }
+
     /// The error for a rejected await: the caller's abort, our timeout, or what the host threw.
     fn failure(&self, thrown: &JsValue) -> Failure {
         if self.caller.as_ref().is_some_and(AbortSignal::aborted) {
@@ -304,7 +305,11 @@ async fn read_response(
         received_at_ms: if success { 0.0 } else { js_sys::Date::now() },
         ..HttpResponse::default()
     };
-    let redirected = status == 0 && response.type_() == ResponseType::Opaqueredirect;
+    let redirected = status == 0
+        && Reflect::get(&response, &"type".into())
+            .ok()
+            .and_then(|kind| kind.as_string())
+            .is_some_and(|kind| kind == "opaqueredirect");
     if redirected || (300..400).contains(&status) {
         // Nothing of a redirect is read.
         deadline.close();
@@ -316,10 +321,13 @@ async fn read_response(
         return Err(too_large(status, length).into());
     }
     // A body of announced length cannot outgrow it (the host refuses a longer one), so it is
-    // read in one piece; otherwise chunk by chunk, counting.
+    // read in one piece; otherwise chunk by chunk, counting. An encoded body's length is that of
+    // its compressed bytes, not of what the host decodes, so it is counted too.
+    let encoded =
+        header("content-encoding").is_some_and(|coding| !coding.eq_ignore_ascii_case("identity"));
     let bytes = match length {
-        Some(_) => read_whole(deadline, &response).await?,
-        None => read_body(deadline, &response, status).await?,
+        Some(_) if !encoded => read_whole(deadline, &response, status).await?,
+        _ => read_body(deadline, &response, status).await?,
     };
     deadline.in_flight.set(false);
     head.body = String::from_utf8(bytes).map_err(|_| {
@@ -354,18 +362,20 @@ fn header(headers: &JsValue, name: &str) -> Option<String> {
 
 /// A body of known length, in one piece; a Response without `arrayBuffer` (an injected
 /// fetch's test double) is read as a stream or as text.
-async fn read_whole(deadline: &Deadline, response: &Response) -> Result<Vec<u8>, Failure> {
+async fn read_whole(
+    deadline: &Deadline,
+    response: &Response,
+    status: u16,
+) -> Result<Vec<u8>, Failure> {
     if !Reflect::get(response, &"arrayBuffer".into()).is_ok_and(|read| read.is_function()) {
-        return read_body(deadline, response, response.status()).await;
+        return read_body(deadline, response, status).await;
     }
-    let buffer = response
-        .array_buffer()
-        .map_err(|thrown| deadline.failure(&thrown))?;
-    let buffer = deadline
-        .guard(buffer)
-        .await
-        .map_err(|thrown| deadline.failure(&thrown))?;
-    Ok(Uint8Array::new(&buffer).to_vec())
+    let buffer = deadline.settle(response.array_buffer()).await?;
+    let bytes = Uint8Array::new(&buffer);
+    if bytes.length() as usize > MAX_RESPONSE_BYTES {
+        return Err(too_large(status, bytes.length() as usize).into());
+    }
+    Ok(bytes.to_vec())
 }
 
 /// The body, read chunk by chunk so that an endless or huge one is cut at the limit instead of
@@ -376,20 +386,28 @@ async fn read_body(
     status: u16,
 ) -> Result<Vec<u8>, Failure> {
     let stream = Reflect::get(response, &"body".into()).unwrap_or_default();
-    let reader = match Reflect::get(&stream, &"getReader".into()) {
-        Ok(get_reader) if stream.is_object() && get_reader.is_function() => get_reader
-            .unchecked_into::<Function>()
-            .call0(&stream)
-            .map_err(|thrown| deadline.failure(&thrown))?
-            .unchecked_into::<ReadableStreamDefaultReader>(),
-        _ => return read_text(deadline, response, status).await,
+    // Called through `Reflect` with every throw caught: the stream may come from an injected
+    // fetch, and a throw must not unwind through wasm.
+    let method = |target: &JsValue, name: &str| {
+        Reflect::get(target, &name.into())
+            .ok()
+            .filter(|_| target.is_object())
+            .and_then(|method| method.dyn_into::<Function>().ok())
     };
+    let Some(get_reader) = method(&stream, "getReader") else {
+        return read_text(deadline, response, status).await;
+    };
+    let reader = get_reader
+        .call0(&stream)
+        .map_err(|thrown| deadline.failure(&thrown))?;
+    let read = method(&reader, "read")
+        .ok_or_else(|| Error::new(ErrorKind::Network, "the response body could not be read"))?;
     let mut body = Vec::new();
     loop {
-        let chunk = deadline
-            .guard(reader.read())
-            .await
-            .map_err(|thrown| deadline.failure(&thrown))?;
+        let next = read
+            .call0(&reader)
+            .map(|pending| Promise::resolve(&pending));
+        let chunk = deadline.settle(next).await?;
         if Reflect::get(&chunk, &"done".into()).is_ok_and(|done| done.is_truthy()) {
             return Ok(body);
         }
@@ -418,13 +436,7 @@ async fn read_text(
     if !Reflect::get(response, &"text".into()).is_ok_and(|text| text.is_function()) {
         return Ok(Vec::new());
     }
-    let text = response
-        .text()
-        .map_err(|thrown| deadline.failure(&thrown))?;
-    let text = deadline
-        .guard(text)
-        .await
-        .map_err(|thrown| deadline.failure(&thrown))?;
+    let text = deadline.settle(response.text()).await?;
     let text = text
         .as_string()
         .ok_or_else(|| Error::new(ErrorKind::Network, "the response body could not be read"))?;

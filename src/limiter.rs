@@ -14,10 +14,11 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortSignal;
 
-use crate::core::error::{number_text, Error, ErrorKind};
+use crate::bindings::Call;
+use crate::core::error::{Error, ErrorKind};
 use crate::core::limiter::{Acquire, RateLimiter, Ticket};
 use crate::exchange::aborted;
-use crate::wait::{now, sleep, wake_all};
+use crate::wait::{now, settled, sleep, wake_all, Waited};
 
 /// What a request asks the limiter for.
 pub struct SlotRequest<'a> {
@@ -25,10 +26,8 @@ pub struct SlotRequest<'a> {
     pub is_write: bool,
     /// A retry of a request that already waited its turn once.
     pub retry: bool,
-    /// When the operation must end (host clock, ms), and its length (for messages).
-    pub deadline_at: f64,
-    pub deadline_ms: f64,
-    pub signal: Option<&'a AbortSignal>,
+    /// The operation's signal and deadline.
+    pub call: &'a Call,
 }
 
 /// A granted slot, given back with [`Limiter::release`].
@@ -83,16 +82,6 @@ impl Limiter {
     }
 }
 
-fn past_deadline(deadline_ms: f64) -> Error {
-    Error::new(
-        ErrorKind::Timeout,
-        format!(
-            "the rate limiter would wait past the {} ms deadline (deadlineMs)",
-            number_text(deadline_ms)
-        ),
-    )
-}
-
 /// Waits for the built-in limiter; a request that is never sent never holds a slot, and a
 /// user's writes are granted in the order they were made.
 async fn acquire_local(
@@ -103,8 +92,9 @@ async fn acquire_local(
     let place = state
         .borrow_mut()
         .enqueue(request.user_id, request.is_write, request.retry);
+    let (signal, deadline_at) = (request.call.signal(), request.call.deadline_at);
     let outcome = loop {
-        if request.signal.is_some_and(AbortSignal::aborted) {
+        if signal.is_some_and(AbortSignal::aborted) {
             break Err(aborted());
         }
         let answer = {
@@ -118,11 +108,10 @@ async fn acquire_local(
             Acquire::WaitForRelease => f64::INFINITY,
         };
         // A known wait past the deadline fails now; a wait for a release, once it reaches it.
-        if until > request.deadline_at && (until.is_finite() || now() >= request.deadline_at) {
-            break Err(past_deadline(request.deadline_ms));
+        if until > deadline_at && (until.is_finite() || now() >= deadline_at) {
+            break Err(request.call.past_deadline("the rate limiter"));
         }
-        let ms = until.min(request.deadline_at) - now();
-        sleep(ms, request.signal, Some(waiting)).await;
+        sleep(until.min(deadline_at) - now(), signal, Some(waiting)).await;
     };
     if outcome.is_err() {
         state.borrow_mut().abandon(request.user_id, place);
@@ -135,7 +124,8 @@ async fn acquire_local(
 }
 
 /// Asks a host limiter: `acquire({ userId, write, signal })` resolves (with an optional release
-/// function) when the request may be sent.
+/// function) when the request may be sent. The wait ends early on the caller's abort or the
+/// operation's deadline; a slot granted after that is released as soon as it arrives.
 async fn acquire_host(host: &Object, request: &SlotRequest<'_>) -> Result<Option<Function>, Error> {
     let refused = |why: String| {
         Error::new(
@@ -150,19 +140,38 @@ async fn acquire_host(host: &Object, request: &SlotRequest<'_>) -> Result<Option
     let slot = Object::new();
     let _ = Reflect::set(&slot, &"userId".into(), &request.user_id.into());
     let _ = Reflect::set(&slot, &"write".into(), &request.is_write.into());
-    if let Some(signal) = request.signal {
+    if let Some(signal) = request.call.signal() {
         let _ = Reflect::set(&slot, &"signal".into(), signal);
     }
     let pending = acquire
         .call1(host, &slot)
         .map(|answer| Promise::resolve(&answer))
         .map_err(|thrown| refused(describe(&thrown)))?;
-    let answer = JsFuture::from(pending).await;
-    if request.signal.is_some_and(AbortSignal::aborted) {
-        return Err(aborted());
+    match settled(&pending, request.call.signal(), request.call.deadline_at).await {
+        Waited::Settled => {}
+        Waited::Aborted => return Err(release_when_granted(&pending, aborted())),
+        Waited::Late => {
+            let late = request.call.past_deadline("the rate limiter");
+            return Err(release_when_granted(&pending, late));
+        }
     }
-    let release = answer.map_err(|thrown| refused(describe(&thrown)))?;
+    let release = JsFuture::from(pending)
+        .await
+        .map_err(|thrown| refused(describe(&thrown)))?;
     Ok(release.dyn_into::<Function>().ok())
+}
+
+/// A host slot the caller no longer wants: released when (and if) it is granted.
+fn release_when_granted(pending: &Promise, error: Error) -> Error {
+    let release = Closure::once_into_js(|granted: JsValue| {
+        if let Ok(release) = granted.dyn_into::<Function>() {
+            let _ = release.call0(&JsValue::UNDEFINED);
+        }
+    });
+    if let Ok(then) = Reflect::get(pending, &"then".into()).and_then(JsCast::dyn_into::<Function>) {
+        let _ = then.call1(pending, &release);
+    }
+    error
 }
 
 fn describe(thrown: &JsValue) -> String {

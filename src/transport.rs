@@ -11,6 +11,7 @@ use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortSignal, Headers};
 
+use crate::bindings::Call;
 use crate::core::config::{Config, API_VERSION, USER_AGENT};
 use crate::core::error::{number_text, Error, ErrorKind};
 use crate::core::plan::RequestPlan;
@@ -26,8 +27,8 @@ pub struct Transport {
     pub timeout_ms: f64,
     pub retry: RetryPolicy,
     pub limiter: Limiter,
-    /// The request headers without and with a body, made on first use: `fetch` copies them, so
-    /// one pair serves every request of this client (whose key never changes).
+    /// The request headers without and with a body, made on first use: the host's `fetch`
+    /// copies them, so one pair serves every request of this client (whose key never changes).
     pub headers: RefCell<Option<[Headers; 2]>>,
 }
 
@@ -68,10 +69,16 @@ impl Transport {
         if cached.is_none() {
             *cached = Some([headers(config, false)?, headers(config, true)?]);
         }
-        match cached.as_ref() {
-            Some(pair) => Ok(pair[usize::from(with_body)].clone()),
-            None => headers(config, with_body),
+        let template = match cached.as_ref() {
+            Some(pair) => pair[usize::from(with_body)].clone(),
+            None => return headers(config, with_body),
+        };
+        // An injected fetch is user code and may change what it is given: it gets a copy.
+        if self.fetch.is_some() {
+            return Headers::new_with_headers(&template)
+                .map_err(|_| Error::new(ErrorKind::Network, "this host has no Headers class"));
         }
+        Ok(template)
     }
 
     /// Sends the plan until it succeeds or the retry policy gives up. A 2xx response is
@@ -80,10 +87,10 @@ impl Transport {
         &self,
         config: &Config,
         plan: &RequestPlan,
-        signal: Option<&AbortSignal>,
+        call: &Call,
     ) -> Result<HttpResponse, Failed> {
-        let started = now();
-        let deadline_at = started + self.retry.deadline_ms;
+        let (signal, deadline_at) = (call.signal(), call.deadline_at);
+        let started = deadline_at - call.deadline_ms;
         let headers = self.headers_for(config, plan.body.is_some())?;
         let url = config.url(&plan.path);
         let outgoing = Outgoing {
@@ -101,14 +108,17 @@ impl Transport {
                     user_id: &plan.user_id,
                     is_write: plan.method.is_write(),
                     retry: attempts > 0,
-                    deadline_at,
-                    deadline_ms: self.retry.deadline_ms,
-                    signal,
+                    call,
                 })
                 .await
                 .map_err(|error| with_attempts(error, attempts))?;
-            attempts += 1;
             let remaining = deadline_at - now();
+            if remaining <= 0.0 {
+                // Nothing is sent past the deadline (so nothing of unknown outcome either).
+                self.limiter.release(slot);
+                return Err(with_attempts(call.past_deadline("the next request"), attempts).into());
+            }
+            attempts += 1;
             let deadline_cut = remaining < self.timeout_ms;
             let outcome = exchange(
                 &outgoing,

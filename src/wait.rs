@@ -13,10 +13,10 @@ use crate::core::options::MAX_TIMER_MS;
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(callback: &Function, ms: f64) -> JsValue;
+    pub(crate) fn set_timeout(callback: &Function, ms: f64) -> JsValue;
 
     #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout(handle: &JsValue);
+    pub(crate) fn clear_timeout(handle: &JsValue);
 
     #[wasm_bindgen(js_namespace = AbortSignal, js_name = any, catch)]
     fn abort_signal_any(signals: &Array) -> Result<AbortSignal, JsValue>;
@@ -33,6 +33,16 @@ pub fn private_view(signal: &AbortSignal) -> AbortSignal {
 /// The host's clock, in milliseconds.
 pub fn now() -> f64 {
     js_sys::Date::now()
+}
+
+/// The clock, read only when `needed` (a cache or limiter that is off never looks at it):
+/// reading it is a call into the host.
+pub fn clock_if(needed: bool) -> f64 {
+    if needed {
+        now()
+    } else {
+        0.0
+    }
 }
 
 /// Resolves after `ms`, as soon as `signal` aborts, or (with `waiting`) when something calls the
@@ -79,26 +89,43 @@ pub fn wake_all(waiting: &RefCell<Vec<Function>>) {
     }
 }
 
-/// Awaits `promise` (whatever its outcome), unless `signal` aborts first: then `false`.
-pub async fn settled(promise: &Promise, signal: Option<&AbortSignal>) -> bool {
-    let Some(signal) = signal else {
-        let _ = JsFuture::from(promise.clone()).await;
-        return true;
-    };
-    if signal.aborted() {
-        return false;
+/// How a bounded wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waited {
+    Settled,
+    Aborted,
+    /// The deadline came first.
+    Late,
+}
+
+/// Awaits `promise` (whatever its outcome), unless `signal` aborts or `until` (host clock, ms)
+/// comes first. Leaves no timer or listener behind.
+pub async fn settled(promise: &Promise, signal: Option<&AbortSignal>, until: f64) -> Waited {
+    if signal.is_some_and(AbortSignal::aborted) {
+        return Waited::Aborted;
     }
     let mut stop: Option<Function> = None;
-    let aborted = Promise::new(&mut |resolve, _reject| {
-        let _ = signal.add_event_listener_with_callback("abort", &resolve);
+    let mut timer = JsValue::UNDEFINED;
+    let cut_short = Promise::new(&mut |resolve, _reject| {
+        timer = set_timeout(&resolve, (until - now()).clamp(0.0, MAX_TIMER_MS));
+        if let Some(signal) = signal {
+            let _ = signal.add_event_listener_with_callback("abort", &resolve);
+        }
         stop = Some(resolve);
     });
-    let either = Promise::race(&Array::of2(promise, &aborted));
-    let _ = JsFuture::from(either).await;
-    if let Some(stop) = stop {
-        let _ = signal.remove_event_listener_with_callback("abort", &stop);
+    let _ = JsFuture::from(Promise::race(&Array::of2(promise, &cut_short))).await;
+    clear_timeout(&timer);
+    if let (Some(signal), Some(stop)) = (signal, &stop) {
+        let _ = signal.remove_event_listener_with_callback("abort", stop);
     }
-    !signal.aborted()
+    if signal.is_some_and(AbortSignal::aborted) {
+        Waited::Aborted
+    } else if now() >= until {
+        // Past the deadline, whether or not the promise settled meanwhile: nothing may start.
+        Waited::Late
+    } else {
+        Waited::Settled
+    }
 }
 
 /// A promise and the function that resolves it.

@@ -100,7 +100,8 @@ async function readBack(call: CommandCall, field: MetadataFieldClient, userId: s
  */
 async function confirmLive(call: CommandCall, userId: string): Promise<void> {
   const key = call.secretKey ?? process.env.CLERK_SECRET_KEY;
-  if (call.yes || !key?.startsWith("sk_live_")) return;
+  // Trimmed as the package trims it, so a padded live key still asks.
+  if (call.yes || !key?.trim().startsWith("sk_live_")) return;
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
     const message = `${call.command} with a live key (sk_live_) needs confirmation and there is no terminal to ask on; pass --yes to ${call.command} without asking`;
     throw new CliError(message, "usage", "confirmation_required");

@@ -24,12 +24,14 @@ use web_sys::AbortSignal;
 use crate::convert;
 use crate::core::cache::Cache;
 use crate::core::config::Config;
+use crate::core::error::number_text;
 use crate::core::plan::{self, Method};
 use crate::core::validate::{self, MAX_KEY_LEN, MAX_USER_ID_LEN};
+use crate::core::ErrorKind;
 use crate::core::{merge, Error, MetadataKind, Operation};
 use crate::limiter::Limiter;
 use crate::transport::Transport;
-use crate::wait::private_view;
+use crate::wait::{now, private_view};
 use reads::Flight;
 use writes::Lanes;
 
@@ -57,6 +59,41 @@ struct Client {
 impl Client {
     fn config(&self) -> Result<&Config, Error> {
         self.config.as_ref().map_err(Clone::clone)
+    }
+}
+
+/// What every step of one operation shares: the caller's signal (this call's private view of
+/// it) and the operation's deadline, which bounds everything from the call on: waiting for the
+/// user's earlier writes, the rate limiter, every request and every retry.
+pub(crate) struct Call {
+    pub signal: Option<AbortSignal>,
+    /// Host clock, ms.
+    pub deadline_at: f64,
+    pub deadline_ms: f64,
+}
+
+impl Call {
+    fn start(signal: Option<AbortSignal>, deadline_ms: f64) -> Call {
+        Call {
+            signal,
+            deadline_at: now() + deadline_ms,
+            deadline_ms,
+        }
+    }
+
+    pub fn signal(&self) -> Option<&AbortSignal> {
+        self.signal.as_ref()
+    }
+
+    /// The error for a wait that would pass the deadline.
+    pub fn past_deadline(&self, waiting_for: &str) -> Error {
+        Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "{waiting_for} would wait past the {} ms deadline (deadlineMs)",
+                number_text(self.deadline_ms)
+            ),
+        )
     }
 }
 
@@ -148,10 +185,10 @@ impl WasmClient {
 
     /// The metadata object of `kind` ("public", "private" or "unsafe"); `{}` when empty.
     pub fn get(&self, kind: &str, user_id: JsValue, options: JsValue) -> Promise {
-        self.run(Operation::Get, kind, &options, |client, kind, signal| {
+        self.run(Operation::Get, kind, &options, |client, kind, call| {
             let plan = plan::get_user(&self::user_id(&user_id)?)?;
             Ok(async move {
-                let metadata = client.read(&plan, kind, signal.as_ref()).await?;
+                let metadata = client.read(&plan, kind, &call).await?;
                 reads::parse(&metadata)
             })
         })
@@ -160,30 +197,16 @@ impl WasmClient {
     /// One key's value, or `undefined` when the key is absent.
     #[wasm_bindgen(js_name = getKey)]
     pub fn get_key(&self, kind: &str, user_id: JsValue, key: JsValue, options: JsValue) -> Promise {
-        self.run(Operation::GetKey, kind, &options, |client, kind, signal| {
-            let plan = plan::get_user(&self::user_id(&user_id)?)?;
-            let key = self::key(&key, "key")?;
-            Ok(async move {
-                let metadata = client.read(&plan, kind, signal.as_ref()).await?;
-                match crate::core::response::member(&metadata, &key)? {
-                    Some(raw) => reads::parse(raw),
-                    None => Ok(JsValue::UNDEFINED),
-                }
-            })
+        self.read_member(Operation::GetKey, kind, user_id, key, options, |member| {
+            member.map_or(Ok(JsValue::UNDEFINED), reads::parse)
         })
     }
 
     /// Whether `key` is a member of the metadata, whatever its value.
     #[wasm_bindgen(js_name = hasKey)]
     pub fn has_key(&self, kind: &str, user_id: JsValue, key: JsValue, options: JsValue) -> Promise {
-        self.run(Operation::HasKey, kind, &options, |client, kind, signal| {
-            let plan = plan::get_user(&self::user_id(&user_id)?)?;
-            let key = self::key(&key, "key")?;
-            Ok(async move {
-                let metadata = client.read(&plan, kind, signal.as_ref()).await?;
-                let member = crate::core::response::member(&metadata, &key)?;
-                Ok(JsValue::from_bool(member.is_some()))
-            })
+        self.read_member(Operation::HasKey, kind, user_id, key, options, |member| {
+            Ok(JsValue::from_bool(member.is_some()))
         })
     }
 
@@ -225,14 +248,14 @@ impl WasmClient {
 
     /// Empties the field (`PUT {}`).
     pub fn clear(&self, kind: &str, user_id: JsValue, options: JsValue) -> Promise {
-        self.run(Operation::Clear, kind, &options, |client, kind, signal| {
+        self.run(Operation::Clear, kind, &options, |client, kind, call| {
             let plan = plan::replace(
                 &self::user_id(&user_id)?,
                 kind,
                 Default::default(),
                 client.max_metadata_bytes,
             )?;
-            Ok(async move { client.send_write(plan, kind, signal.as_ref()).await })
+            Ok(async move { client.send_write(plan, kind, &call).await })
         })
     }
 
@@ -249,7 +272,7 @@ impl WasmClient {
             Operation::RemoveKeys,
             kind,
             &options,
-            |client, kind, signal| {
+            |client, kind, call| {
                 let user_id = self::user_id(&user_id)?;
                 let keys = convert::string_array(&keys, "keysToRemove", MAX_KEY_LEN)?;
                 for (index, key) in keys.iter().enumerate() {
@@ -262,7 +285,7 @@ impl WasmClient {
                     if keys.is_empty() {
                         return Ok(JsValue::UNDEFINED);
                     }
-                    client.send_write(plan, kind, signal.as_ref()).await
+                    client.send_write(plan, kind, &call).await
                 })
             },
         )
@@ -278,18 +301,14 @@ impl WasmClient {
         value: JsValue,
         options: JsValue,
     ) -> Promise {
-        self.run(Operation::SetKey, kind, &options, |client, kind, signal| {
+        self.run(Operation::SetKey, kind, &options, |client, kind, call| {
             let user_id = self::user_id(&user_id)?;
             let key = self::key(&key, "key")?;
             let value = convert::json_value(&value, "value", client.max_metadata_bytes)?;
             let mut entries = crate::core::Map::new();
             entries.insert(key, value);
             writes::check_exact_set(&user_id, &entries)?;
-            Ok(async move {
-                client
-                    .set_exact(&user_id, kind, entries, signal.as_ref())
-                    .await
-            })
+            Ok(async move { client.set_exact(&user_id, kind, entries, &call).await })
         })
     }
 
@@ -302,32 +321,44 @@ impl WasmClient {
         entries: JsValue,
         options: JsValue,
     ) -> Promise {
-        self.run(
-            Operation::SetKeys,
-            kind,
-            &options,
-            |client, kind, signal| {
-                let user_id = self::user_id(&user_id)?;
-                let entries =
-                    convert::plain_object(&entries, "entries", client.max_metadata_bytes)?;
-                for key in entries.keys() {
-                    validate::key(key, "a key of entries")?;
+        self.run(Operation::SetKeys, kind, &options, |client, kind, call| {
+            let user_id = self::user_id(&user_id)?;
+            let entries = convert::plain_object(&entries, "entries", client.max_metadata_bytes)?;
+            for key in entries.keys() {
+                validate::key(key, "a key of entries")?;
+            }
+            writes::check_exact_set(&user_id, &entries)?;
+            Ok(async move {
+                if entries.is_empty() {
+                    return Ok(JsValue::UNDEFINED);
                 }
-                writes::check_exact_set(&user_id, &entries)?;
-                Ok(async move {
-                    if entries.is_empty() {
-                        return Ok(JsValue::UNDEFINED);
-                    }
-                    client
-                        .set_exact(&user_id, kind, entries, signal.as_ref())
-                        .await
-                })
-            },
-        )
+                client.set_exact(&user_id, kind, entries, &call).await
+            })
+        })
     }
 }
 
 impl WasmClient {
+    /// `getKey` and `hasKey`: one member of the metadata (its raw JSON), answered by `answer`.
+    fn read_member(
+        &self,
+        operation: Operation,
+        kind: &str,
+        user_id: JsValue,
+        key: JsValue,
+        options: JsValue,
+        answer: fn(Option<&str>) -> Result<JsValue, Error>,
+    ) -> Promise {
+        self.run(operation, kind, &options, |client, kind, call| {
+            let plan = plan::get_user(&self::user_id(&user_id)?)?;
+            let key = self::key(&key, "key")?;
+            Ok(async move {
+                let metadata = client.read(&plan, kind, &call).await?;
+                answer(crate::core::response::member(&metadata, &key)?)
+            })
+        })
+    }
+
     /// `replace` and `merge`: a whole metadata object sent with `method`.
     fn write_object(
         &self,
@@ -338,7 +369,7 @@ impl WasmClient {
         metadata: JsValue,
         options: JsValue,
     ) -> Promise {
-        self.run(operation, kind, &options, |client, kind, signal| {
+        self.run(operation, kind, &options, |client, kind, call| {
             let user_id = self::user_id(&user_id)?;
             let metadata = convert::plain_object(&metadata, "metadata", client.max_metadata_bytes)?;
             let plan = plan::metadata_write(
@@ -349,7 +380,7 @@ impl WasmClient {
                 client.max_metadata_bytes,
                 "metadata",
             )?;
-            Ok(async move { client.send_write(plan, kind, signal.as_ref()).await })
+            Ok(async move { client.send_write(plan, kind, &call).await })
         })
     }
 
@@ -364,11 +395,13 @@ impl WasmClient {
         prepare: F,
     ) -> Promise
     where
-        F: FnOnce(Rc<Client>, MetadataKind, Option<AbortSignal>) -> Result<Fut, Error>,
+        F: FnOnce(Rc<Client>, MetadataKind, Call) -> Result<Fut, Error>,
         Fut: Future<Output = Result<JsValue, Error>> + 'static,
     {
-        let prepared = call_arguments(kind, options)
-            .and_then(|(kind, signal)| prepare(Rc::clone(&self.inner), kind, signal));
+        let prepared = call_arguments(kind, options).and_then(|(kind, signal)| {
+            let call = Call::start(signal, self.inner.transport.retry.deadline_ms);
+            prepare(Rc::clone(&self.inner), kind, call)
+        });
         spawn(
             operation,
             &self.inner.error_class,

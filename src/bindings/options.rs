@@ -1,12 +1,12 @@
 //! The options object, as the host passes it (`ClerkMetadataClientOptions` in js/client.ts), read
 //! with serde-wasm-bindgen into [`RawOptions`].
 
-use js_sys::{Array, Function, Object, Reflect};
+use js_sys::{Function, Object, Reflect};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::convert::describe;
+use crate::convert::{describe, object_keys};
 use crate::core::options::RawOptions;
 use crate::core::Error;
 
@@ -15,12 +15,6 @@ use crate::core::Error;
 #[wasm_bindgen(typescript_custom_section)]
 const OPTIONS_TS: &str =
     r#"import type { ClerkMetadataClientOptions, ClerkMetadataError } from "../js/client.js";"#;
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_namespace = Object, js_name = keys, catch)]
-    fn object_keys(value: &JsValue) -> Result<Array, JsValue>;
-}
 
 /// The options, with the two members only the host can hold.
 pub struct HostOptions {
@@ -149,17 +143,13 @@ fn is_plain_object(value: &JsValue) -> bool {
 }
 
 /// serde's messages quote the value they refused; a secret key pasted into the wrong option
-/// must not be echoed, so quoted strings are dropped.
+/// must not be echoed, so everything from the first quote to the last is dropped.
 fn without_strings(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut parts = message.split('"');
-    if let Some(first) = parts.next() {
-        out.push_str(first);
-    }
-    for (index, part) in parts.enumerate() {
-        if index % 2 == 1 {
-            out.push_str(part);
+    match (message.find('"'), message.rfind('"')) {
+        (Some(first), Some(last)) if first < last => {
+            let (before, after) = (&message[..first], &message[last + 1..]);
+            format!("{}{after}", before.trim_end())
         }
+        _ => message.to_owned(),
     }
-    out.replace("string ,", "string,").trim().to_owned()
 }

@@ -6,15 +6,15 @@ use std::rc::Rc;
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
-use web_sys::AbortSignal;
 
+use super::Call;
 use super::Client;
 use crate::core::cache::{Stamp, UserFields};
 use crate::core::plan::RequestPlan;
 use crate::core::response;
 use crate::core::{Error, ErrorKind, MetadataKind};
 use crate::exchange::aborted;
-use crate::wait::{deferred, now, settled};
+use crate::wait::{clock_if, deferred, settled, Waited};
 
 /// One shared read: when it began, who joined it, and its result.
 #[derive(Clone)]
@@ -51,36 +51,42 @@ impl Client {
         &self,
         plan: &RequestPlan,
         kind: MetadataKind,
-        signal: Option<&AbortSignal>,
+        call: &Call,
     ) -> Result<String, Error> {
         let user_id = &plan.user_id;
-        let cached = {
-            let cache = self.cache.borrow();
-            let at = if cache.is_enabled() { now() } else { 0.0 };
-            cache
-                .get(user_id, at)
-                .and_then(|f| f.get(kind))
-                .map(str::to_owned)
-        };
-        if let Some(metadata) = cached {
-            return Ok(metadata);
-        }
-        let shared = self.flights.borrow().get(user_id).cloned();
-        if let Some(flight) = shared.filter(|f| self.cache.borrow().may_share(user_id, f.stamp)) {
-            // Joining is waiting: this caller's own signal still ends its wait.
+        loop {
+            let cached = {
+                let cache = self.cache.borrow();
+                cache
+                    .get(user_id, clock_if(cache.is_enabled()))
+                    .and_then(|f| f.get(kind))
+                    .map(str::to_owned)
+            };
+            if let Some(metadata) = cached {
+                return Ok(metadata);
+            }
+            let shared = self.flights.borrow().get(user_id).cloned();
+            let Some(flight) = shared.filter(|f| self.cache.borrow().may_share(user_id, f.stamp))
+            else {
+                return self.lead_read(plan, kind, call).await;
+            };
+            // Joining is waiting: this caller's own signal and deadline still end its wait.
             let (done, wake) = deferred();
             flight.waiters.borrow_mut().push(wake);
-            if !settled(&done, signal).await {
-                return Err(aborted());
+            match settled(&done, call.signal(), call.deadline_at).await {
+                Waited::Settled => {}
+                Waited::Aborted => return Err(aborted()),
+                Waited::Late => return Err(call.past_deadline("a shared read")),
             }
-            match &*flight.result.borrow() {
-                // Another caller's abort is not this caller's: read on its own.
+            let result = flight.result.borrow();
+            match &*result {
+                // Another caller's abort is not this caller's: look again (a joiner that got
+                // there first may be leading a new read, which this one then shares).
                 Some(Err(error)) if error.kind == ErrorKind::Aborted => {}
                 Some(result) => return field_of(result, kind),
                 None => {}
             }
         }
-        self.lead_read(plan, kind, signal).await
     }
 
     /// Sends the read that others may join, and stores its answer in the cache.
@@ -88,7 +94,7 @@ impl Client {
         &self,
         plan: &RequestPlan,
         kind: MetadataKind,
-        signal: Option<&AbortSignal>,
+        call: &Call,
     ) -> Result<String, Error> {
         let stamp = self.cache.borrow_mut().begin_read();
         let flight = Flight {
@@ -102,7 +108,7 @@ impl Client {
         let outcome = match self.config() {
             Ok(config) => self
                 .transport
-                .execute(config, plan, signal)
+                .execute(config, plan, call)
                 .await
                 .map_err(|failed| failed.error),
             Err(error) => Err(error),
@@ -110,8 +116,11 @@ impl Client {
         .and_then(|answer| response::user_fields(&answer, kind));
         {
             let mut cache = self.cache.borrow_mut();
-            if let Ok(fields) = &outcome {
-                let at = if cache.is_enabled() { now() } else { 0.0 };
+            // While an earlier write of unknown outcome may still land, what Clerk answers now
+            // may soon be old: it is handed to this caller but not kept.
+            let settling = self.lanes.is_settling(&plan.user_id);
+            if let (Ok(fields), false) = (&outcome, settling) {
+                let at = clock_if(cache.is_enabled());
                 cache.store(&plan.user_id, stamp, fields.clone(), at);
             }
             cache.finish(stamp);

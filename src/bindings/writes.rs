@@ -15,13 +15,13 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::AbortSignal;
 
-use super::Client;
+use super::{Call, Client};
 use crate::core::error::{number_text, quoted};
 use crate::core::plan::{self, Method, RequestPlan};
 use crate::core::{merge, response, validate, Error, ErrorKind, Map, MetadataKind};
 use crate::exchange::aborted;
 use crate::transport::Failed;
-use crate::wait::{deferred, now, settled, sleep};
+use crate::wait::{clock_if, deferred, now, settled, sleep, Waited};
 
 /// Lanes kept at most before idle ones are dropped.
 const MAX_IDLE_LANES: usize = 1024;
@@ -40,10 +40,22 @@ pub struct Lanes {
     settle_ms: f64,
 }
 
-/// A user's lane, held; given back with [`Lanes::leave`].
-pub struct Turn {
+/// A user's lane, held (or being waited for). Dropping it hands the lane on, whatever happened
+/// to the write: a write given up while queued passes it on once the writes before it are done.
+pub struct Turn<'a> {
+    lanes: &'a Lanes,
     user_id: String,
     pass_on: Function,
+    /// The earlier writes, while this one still waits for them.
+    before: Option<Promise>,
+    /// When a write of unknown outcome was abandoned: the settle time starts then.
+    unknown_since: Option<f64>,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.lanes.hand_on(self);
+    }
 }
 
 impl Lanes {
@@ -54,8 +66,9 @@ impl Lanes {
         }
     }
 
-    /// Waits for every earlier write to this user, then for any unknown one to settle.
-    pub async fn enter(&self, user_id: &str, signal: Option<&AbortSignal>) -> Result<Turn, Error> {
+    /// Waits for every earlier write to this user, then for any unknown one to settle, within
+    /// the call's signal and deadline.
+    pub async fn enter(&self, user_id: &str, call: &Call) -> Result<Turn<'_>, Error> {
         let (mine, pass_on) = deferred();
         let before = {
             let mut users = self.users.borrow_mut();
@@ -69,66 +82,82 @@ impl Lanes {
             lane.queued += 1;
             lane.tail.replace(mine).filter(|_| busy)
         };
-        let turn = Turn {
+        let mut turn = Turn {
+            lanes: self,
             user_id: user_id.to_owned(),
             pass_on,
+            before,
+            unknown_since: None,
         };
-        let Some(before) = before else {
-            return self.after_settling(turn, signal).await;
-        };
-        if !settled(&before, signal).await {
-            // Given up while queued: the next writer still waits for the ones before this one.
-            let then = Reflect::get(&before, &"then".into()).ok();
-            if let Some(then) = then.and_then(|then| then.dyn_into::<Function>().ok()) {
-                let _ = then.call1(&before, &turn.pass_on);
+        if let Some(before) = &turn.before {
+            match settled(before, call.signal(), call.deadline_at).await {
+                Waited::Settled => turn.before = None,
+                Waited::Aborted => return Err(aborted()),
+                Waited::Late => return Err(call.past_deadline("earlier writes to this user")),
             }
-            self.forget(&turn.user_id);
-            return Err(aborted());
         }
-        self.after_settling(turn, signal).await
-    }
-
-    /// Holding the lane, waits out an earlier write of unknown outcome, if any.
-    async fn after_settling(
-        &self,
-        turn: Turn,
-        signal: Option<&AbortSignal>,
-    ) -> Result<Turn, Error> {
         let settle_until = self
             .users
             .borrow()
-            .get(&turn.user_id)
+            .get(user_id)
             .map_or(0.0, |lane| lane.settle_until);
-        let wait = settle_until - now();
-        if wait > 0.0 {
-            sleep(wait, signal, None).await;
-            if signal.is_some_and(AbortSignal::aborted) {
-                self.leave(turn, None);
+        if settle_until > call.deadline_at {
+            return Err(call.past_deadline(
+                "an earlier write of unknown outcome to this user (writeSettleMs)",
+            ));
+        }
+        if settle_until > now() {
+            sleep(settle_until - now(), call.signal(), None).await;
+            if call.signal().is_some_and(AbortSignal::aborted) {
                 return Err(aborted());
             }
         }
         Ok(turn)
     }
 
-    /// Hands the lane to the next write; `unknown_since` starts the settle time.
-    pub fn leave(&self, turn: Turn, unknown_since: Option<f64>) {
-        if let Some(since) = unknown_since {
-            if let Some(lane) = self.users.borrow_mut().get_mut(&turn.user_id) {
-                lane.settle_until = lane.settle_until.max(since + self.settle_ms);
-            }
-        }
-        let _ = turn.pass_on.call0(&JsValue::UNDEFINED);
-        self.forget(&turn.user_id);
+    /// Whether an earlier write to this user may still land.
+    pub fn is_settling(&self, user_id: &str) -> bool {
+        self.users
+            .borrow()
+            .get(user_id)
+            .is_some_and(|lane| lane.settle_until > now())
     }
 
-    fn forget(&self, user_id: &str) {
+    fn hand_on(&self, turn: &Turn) {
         let mut users = self.users.borrow_mut();
-        if let Some(lane) = users.get_mut(user_id) {
+        if let Some(lane) = users.get_mut(&turn.user_id) {
+            if let Some(since) = turn.unknown_since {
+                lane.settle_until = lane.settle_until.max(since + self.settle_ms);
+            }
             lane.queued = lane.queued.saturating_sub(1);
+        }
+        match &turn.before {
+            // Given up while queued: the next writer still waits for the ones before this one.
+            Some(before) => {
+                let then = Reflect::get(before, &"then".into()).ok();
+                if let Some(then) = then.and_then(|then| then.dyn_into::<Function>().ok()) {
+                    let _ = then.call1(before, &turn.pass_on);
+                }
+            }
+            None => {
+                let _ = turn.pass_on.call0(&JsValue::UNDEFINED);
+            }
         }
         if users.len() > MAX_IDLE_LANES {
             let at = now();
             users.retain(|_, lane| lane.queued > 0 || lane.settle_until > at);
+        }
+    }
+}
+
+/// Hands the lane on (when the turn is dropped), with the settle time if the write's outcome is
+/// unknown.
+fn finish_write(mut turn: Turn, outcome: Result<(), Failed>) -> Result<JsValue, Error> {
+    match outcome {
+        Ok(()) => Ok(JsValue::UNDEFINED),
+        Err(failed) => {
+            turn.unknown_since = failed.unknown_since;
+            Err(failed.error)
         }
     }
 }
@@ -146,24 +175,11 @@ impl Client {
         &self,
         plan: RequestPlan,
         kind: MetadataKind,
-        signal: Option<&AbortSignal>,
+        call: &Call,
     ) -> Result<JsValue, Error> {
-        let turn = self.lanes.enter(&plan.user_id, signal).await?;
-        let outcome = self.write(&plan, kind, signal).await;
-        self.finish_write(turn, outcome)
-    }
-
-    fn finish_write(&self, turn: Turn, outcome: Result<(), Failed>) -> Result<JsValue, Error> {
-        match outcome {
-            Ok(()) => {
-                self.lanes.leave(turn, None);
-                Ok(JsValue::UNDEFINED)
-            }
-            Err(failed) => {
-                self.lanes.leave(turn, failed.unknown_since);
-                Err(failed.error)
-            }
-        }
+        let turn = self.lanes.enter(&plan.user_id, call).await?;
+        let outcome = self.write(&plan, kind, call).await;
+        finish_write(turn, outcome)
     }
 
     /// Sends a write and checks Clerk answered with a user, so a proxy's HTML 200 is not
@@ -173,11 +189,11 @@ impl Client {
         &self,
         plan: &RequestPlan,
         kind: MetadataKind,
-        signal: Option<&AbortSignal>,
+        call: &Call,
     ) -> Result<(), Failed> {
         let stamp = self.cache.borrow_mut().begin_write(&plan.user_id);
         let outcome = match self.config() {
-            Ok(config) => self.transport.execute(config, plan, signal).await,
+            Ok(config) => self.transport.execute(config, plan, call).await,
             Err(error) => Err(error.into()),
         }
         .and_then(|answer| response::user_fields(&answer, kind).map_err(Failed::from));
@@ -185,7 +201,7 @@ impl Client {
         let done = cache.write_completed(&plan.user_id);
         let result = match outcome {
             Ok(fields) => {
-                let at = if cache.is_enabled() { now() } else { 0.0 };
+                let at = clock_if(cache.is_enabled());
                 cache.store(&plan.user_id, done, fields, at);
                 Ok(())
             }
@@ -205,13 +221,11 @@ impl Client {
         user_id: &str,
         kind: MetadataKind,
         entries: Map,
-        signal: Option<&AbortSignal>,
+        call: &Call,
     ) -> Result<JsValue, Error> {
-        let turn = self.lanes.enter(user_id, signal).await?;
-        let outcome = self
-            .exact_set_in_lane(user_id, kind, &entries, signal)
-            .await;
-        self.finish_write(turn, outcome)
+        let turn = self.lanes.enter(user_id, call).await?;
+        let outcome = self.exact_set_in_lane(user_id, kind, &entries, call).await;
+        finish_write(turn, outcome)
     }
 
     async fn exact_set_in_lane(
@@ -219,16 +233,13 @@ impl Client {
         user_id: &str,
         kind: MetadataKind,
         entries: &Map,
-        signal: Option<&AbortSignal>,
+        call: &Call,
     ) -> Result<(), Failed> {
         let current = if entries.values().any(merge::needs_current_value) {
             // Always from Clerk, never the cache: a key another process added since must be
             // named in the patch, or it would survive the exact set.
             let read = plan::get_user(user_id)?;
-            let answer = self
-                .transport
-                .execute(self.config()?, &read, signal)
-                .await?;
+            let answer = self.transport.execute(self.config()?, &read, call).await?;
             Some(response::user_metadata(&answer, kind)?)
         } else {
             None
@@ -244,7 +255,7 @@ impl Client {
             "value",
         )
         .map_err(|error| self.true_size_reason(error, entries, dropped))?;
-        self.write(&plan, kind, signal).await
+        self.write(&plan, kind, call).await
     }
 
     /// A patch over the size limit only because it names stale stored members with `null` is

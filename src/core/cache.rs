@@ -31,14 +31,6 @@ impl UserFields {
             MetadataKind::Unsafe => self.unsafe_.as_deref(),
         }
     }
-
-    pub fn take(self, kind: MetadataKind) -> Option<String> {
-        match kind {
-            MetadataKind::Public => self.public,
-            MetadataKind::Private => self.private,
-            MetadataKind::Unsafe => self.unsafe_,
-        }
-    }
 }
 
 /// Marks when a request began, in the order of all writes this client started.
@@ -171,10 +163,12 @@ impl Cache {
         }
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -13,6 +13,7 @@ use super::error::{number_text, Error};
 use super::limiter::{
     RateLimiter, Window, CLERK_INSTANCE_LIVE, CLERK_INSTANCE_TEST, CLERK_USER_WRITES,
 };
+use super::response::MAX_RESPONSE_BYTES;
 use super::retry::RetryPolicy;
 use super::validate::DEFAULT_MAX_METADATA_BYTES;
 
@@ -169,12 +170,46 @@ fn window(given: Option<LimitOption>, clerk: Window, name: &str) -> Result<Optio
 impl RawOptions {
     /// Applies defaults and checks every value; `browser_like` is what the host looks like.
     pub fn settle(self, browser_like: bool) -> Result<Settings, Error> {
+        let retry = self.retry_policy()?;
+        let timeout_ms = milliseconds(self.timeout_ms, "timeoutMs", DEFAULT_TIMEOUT_MS, false)?;
+        if timeout_ms > MAX_TIMER_MS {
+            // Hosts treat longer timers as 1 ms: every request would time out at once.
+            return Err(Error::invalid_argument(format!(
+                "options.timeoutMs must be at most {} (about 24.8 days), got {}",
+                number_text(MAX_TIMER_MS),
+                number_text(timeout_ms)
+            )));
+        }
+        let max_metadata_bytes = match self.max_metadata_bytes {
+            None => DEFAULT_MAX_METADATA_BYTES,
+            // Past the response limit nothing could be read back anyway.
+            Some(n) => whole(n, "maxMetadataBytes", 1.0, MAX_RESPONSE_BYTES as f64)? as usize,
+        };
+        let host = Host {
+            browser_like,
+            allow_browser: self.dangerously_allow_browser.unwrap_or(false),
+        };
+        let config = Config::new(self.secret_key.as_deref(), self.api_url.as_deref(), host);
+        let live = config.as_ref().is_ok_and(|c| c.secret_key.is_live());
+        let limiter = self.limiter(live)?;
+        let cache = self.cache()?;
+        Ok(Settings {
+            config,
+            retry,
+            timeout_ms,
+            limiter,
+            max_metadata_bytes,
+            cache,
+        })
+    }
+
+    fn retry_policy(&self) -> Result<RetryPolicy, Error> {
         let defaults = RetryPolicy::default();
         let retries = match self.max_retries {
             None => defaults.max_attempts - 1,
             Some(n) => whole(n, "maxRetries", 0.0, 100.0)? as u32,
         };
-        let retry = RetryPolicy {
+        Ok(RetryPolicy {
             max_attempts: retries + 1,
             base_delay_ms: milliseconds(
                 self.retry_base_delay_ms,
@@ -197,27 +232,12 @@ impl RawOptions {
                 defaults.write_settle_ms,
                 true,
             )?,
-        };
-        let timeout_ms = milliseconds(self.timeout_ms, "timeoutMs", DEFAULT_TIMEOUT_MS, false)?;
-        if timeout_ms > MAX_TIMER_MS {
-            // Hosts treat longer timers as 1 ms: every request would time out at once.
-            return Err(Error::invalid_argument(format!(
-                "options.timeoutMs must be at most {} (about 24.8 days), got {}",
-                number_text(MAX_TIMER_MS),
-                number_text(timeout_ms)
-            )));
-        }
-        let max_metadata_bytes = match self.max_metadata_bytes {
-            None => DEFAULT_MAX_METADATA_BYTES,
-            Some(n) => whole(n, "maxMetadataBytes", 1.0, 1e9)? as usize,
-        };
-        let host = Host {
-            browser_like,
-            allow_browser: self.dangerously_allow_browser.unwrap_or(false),
-        };
-        let config = Config::new(self.secret_key.as_deref(), self.api_url.as_deref(), host);
-        let live = config.as_ref().is_ok_and(|c| c.secret_key.is_live());
-        let instance_default = if live {
+        })
+    }
+
+    /// Clerk's limits for this kind of key, as the options tune them.
+    fn limiter(&self, live_key: bool) -> Result<RateLimiter, Error> {
+        let instance_default = if live_key {
             CLERK_INSTANCE_LIVE
         } else {
             CLERK_INSTANCE_TEST
@@ -227,11 +247,14 @@ impl RawOptions {
             Some(Toggle::Flag(false)) => (Some(Toggle::Flag(false)), Some(Toggle::Flag(false))),
             Some(Toggle::Set(limits)) => (limits.user_writes, limits.instance),
         };
-        let limiter = RateLimiter::new(
+        Ok(RateLimiter::new(
             window(user_writes, CLERK_USER_WRITES, "userWrites")?,
             window(instance, instance_default, "instance")?,
-        );
-        let cache = match self.cache {
+        ))
+    }
+
+    fn cache(&self) -> Result<Cache, Error> {
+        Ok(match self.cache {
             None | Some(Toggle::Flag(false)) => Cache::new(0.0, 1),
             Some(Toggle::Flag(true)) => {
                 Cache::new(DEFAULT_CACHE_TTL_MS, DEFAULT_CACHE_MAX_USERS as usize)
@@ -245,14 +268,6 @@ impl RawOptions {
                     1e7,
                 )? as usize,
             ),
-        };
-        Ok(Settings {
-            config,
-            retry,
-            timeout_ms,
-            limiter,
-            max_metadata_bytes,
-            cache,
         })
     }
 }
