@@ -46,8 +46,8 @@ export type MetadataOperation =
   | "hasKey"
   | "clear";
 
-/** Codes set by this package; any other code is Clerk's own (e.g. `resource_not_found`). */
-export type ClerkMetadataErrorCode =
+/** Codes set by this package itself (`unknown`: a batch item failed with something not ours). */
+export type ClerkMetadataOwnErrorCode =
   | "missing_secret_key"
   | "invalid_secret_key"
   | "invalid_api_url"
@@ -58,12 +58,44 @@ export type ClerkMetadataErrorCode =
   | "aborted"
   | "invalid_response"
   | "unexpected_redirect"
+  | "unknown";
+
+/**
+ * Clerk's own codes that these endpoints are documented to answer with (Backend API errors),
+ * plus `http_<status>`, which this package sets when Clerk's body carried no code.
+ */
+export type ClerkApiErrorCode =
   | "resource_not_found"
   | "too_many_requests"
   | "clerk_key_invalid"
+  | "authorization_header_format_invalid"
+  | "authorization_invalid"
+  | "authentication_invalid"
+  | "api_version_invalid"
+  | "form_param_unknown"
+  | "form_param_missing"
+  | "form_param_format_invalid"
   | "form_param_value_invalid"
   | "form_param_exceeds_allowed_size"
-  | (string & {});
+  | "request_body_invalid"
+  | "request_body_too_large"
+  | "method_not_allowed"
+  | "internal_clerk_error"
+  | "request_failed"
+  | `http_${number}`;
+
+/**
+ * An error's `code`: ours, or Clerk's.
+ *
+ * A closed union on purpose, so that `err.code === "invalid_agument"` (a typo) fails to compile
+ * ("no overlap") while `err.code === "resource_not_found"` compiles. An open member such as
+ * `string & {}` or a branded `string & { readonly brand: … }` would let Clerk's future codes in,
+ * but TypeScript deems any `string & X` comparable to every string literal, so it would let every
+ * typo in too. The price: Clerk may send a code not listed here at run time; compare such a code
+ * as a string (`(err.code as string) === "some_new_code"`), and do not treat a `switch` over
+ * these codes as exhaustive.
+ */
+export type ClerkMetadataErrorCode = ClerkMetadataOwnErrorCode | ClerkApiErrorCode;
 
 /** One entry of Clerk's `errors` array, camelCased as `@clerk/backend` does. */
 export interface ClerkApiErrorEntry {
