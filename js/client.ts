@@ -12,18 +12,55 @@ import { newWasmClient, type WasmClient } from "./wasm.js";
 /** Any JSON value. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-/**
- * The shape of a user's public metadata as your app sees it. Augment it to type your own keys:
- *
- * ```ts
- * declare module "clerk-metadata-wasm" {
- *   interface PublicMetadata { role?: "customer" | "store_owner" | "admin"; permissions?: string[] }
- * }
- * ```
- */
-export interface PublicMetadata {
-  [key: string]: unknown;
+declare global {
+  /**
+   * The shape of a user's public metadata, Clerk's own convention (`@clerk/backend` reads and
+   * writes against the same interface). Augment it to type your keys; until you do, reads return
+   * `{ [key: string]: unknown }` and writes take any plain object:
+   *
+   * ```ts
+   * declare global {
+   *   interface UserPublicMetadata { role?: "admin" | "user"; permissions?: string[] }
+   * }
+   * ```
+   */
+  // Empty on purpose: an index signature here would make every key valid for every app.
+  interface UserPublicMetadata {}
+  /** The shape of a user's private metadata; augment it as {@link UserPublicMetadata}. */
+  interface UserPrivateMetadata {}
+  /** The shape of a user's unsafe metadata; augment it as {@link UserPublicMetadata}. */
+  interface UserUnsafeMetadata {}
 }
+
+/**
+ * A metadata interface as the functions see it: itself once augmented, and an object with any
+ * keys while it is still empty (never augmented).
+ */
+export type MetadataOf<T> = [keyof T] extends [never] ? { [key: string]: unknown } : T;
+
+/**
+ * The shape of a user's public metadata: the global `UserPublicMetadata` (see there).
+ *
+ * @deprecated Augment the global `UserPublicMetadata` (Clerk's convention) instead; this alias
+ * follows it, and can no longer be augmented with `declare module "clerk-metadata-wasm"`.
+ */
+export type PublicMetadata = MetadataOf<UserPublicMetadata>;
+
+/** One member's value in a merge: objects merge (so they are partial too), arrays and the rest replace. */
+type MetadataMergeValue<V> = V extends readonly unknown[] | Date
+  ? V
+  : V extends object
+    ? MetadataMerge<V>
+    : V;
+
+/**
+ * What a merge (`PATCH`, Clerk deep-merges) accepts for metadata of shape `T`: every member
+ * optional at every depth, and `null` (which deletes the member) allowed only where the member
+ * is optional, so a merge cannot leave a required member missing. Arrays replace whole.
+ */
+export type MetadataMerge<T> = {
+  [K in keyof T]?: MetadataMergeValue<Exclude<T[K], undefined>> | ({} extends Pick<T, K> ? null : never);
+};
 
 /**
  * Metadata passed in. Checked at run time: plain objects, arrays, strings, finite numbers,
@@ -251,24 +288,40 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-/** The eight functions of `convex/utils/clerk.ts`. */
+/** The keys of metadata shape `T` a function can name (its string keys). */
+export type MetadataKey<T> = keyof T & string;
+
+/** The eight functions of `convex/utils/clerk.ts`, typed by the global `UserPublicMetadata`. */
 export interface PublicMetadataFunctions {
   /** Replaces the user's public metadata with `metadata` (`PUT`). */
-  updateUserPublicMetadata(userId: string, metadata: MetadataInput, options?: CallOptions): Promise<void>;
+  updateUserPublicMetadata(userId: string, metadata: MetadataOf<UserPublicMetadata>, options?: CallOptions): Promise<void>;
   /** The user's public metadata (`{}` when empty). */
-  getUserPublicMetadata<T extends object = PublicMetadata>(userId: string, options?: CallOptions): Promise<T>;
+  getUserPublicMetadata<T extends object = MetadataOf<UserPublicMetadata>>(userId: string, options?: CallOptions): Promise<T>;
   /** Deep-merges `metadata` into the stored metadata on Clerk's side; a `null` member removes that key. */
-  mergeUserPublicMetadata(userId: string, metadata: MetadataInput, options?: CallOptions): Promise<void>;
+  mergeUserPublicMetadata(
+    userId: string,
+    metadata: MetadataMerge<MetadataOf<UserPublicMetadata>>,
+    options?: CallOptions,
+  ): Promise<void>;
   /** Removes these keys in one request; an empty list sends nothing. */
-  removeUserPublicMetadataKeys(userId: string, keysToRemove: readonly string[], options?: CallOptions): Promise<void>;
+  removeUserPublicMetadataKeys(
+    userId: string,
+    keysToRemove: readonly MetadataKey<MetadataOf<UserPublicMetadata>>[],
+    options?: CallOptions,
+  ): Promise<void>;
   /** Sets `metadata[key]` to exactly `value` (an object replaces, it is not merged), leaving other keys alone. */
-  setUserPublicMetadataKey(userId: string, key: string, value: unknown, options?: CallOptions): Promise<void>;
+  setUserPublicMetadataKey<K extends MetadataKey<MetadataOf<UserPublicMetadata>>>(
+    userId: string,
+    key: K,
+    value: MetadataOf<UserPublicMetadata>[K],
+    options?: CallOptions,
+  ): Promise<void>;
   /** The value under `key`, or `undefined` when absent (`false`, `0`, `""`, `null` are returned as stored). */
-  getUserPublicMetadataKey<K extends string>(
+  getUserPublicMetadataKey<K extends MetadataKey<MetadataOf<UserPublicMetadata>>>(
     userId: string,
     key: K,
     options?: CallOptions,
-  ): Promise<PublicMetadata[K] | undefined>;
+  ): Promise<MetadataOf<UserPublicMetadata>[K] | undefined>;
   /** Whether `key` is present, whatever its value. */
   hasUserPublicMetadataKey(userId: string, key: string, options?: CallOptions): Promise<boolean>;
   /** Empties the user's public metadata. */
@@ -293,33 +346,39 @@ export type BatchItemResult =
   | { index: number; userId: string; status: "error"; error: ClerkMetadataError }
   | { index: number; userId: string; status: "skipped" };
 
-/** The same operations for any of the three metadata fields. */
-export interface MetadataFieldClient {
-  get<T extends object = Record<string, unknown>>(userId: string, options?: CallOptions): Promise<T>;
-  getKey(userId: string, key: string, options?: CallOptions): Promise<unknown>;
+/**
+ * The same operations for any of the three metadata fields, typed by the field's shape `T`
+ * (`client.public` by the global `UserPublicMetadata`, and so on).
+ */
+export interface MetadataFieldClient<T extends object = { [key: string]: unknown }> {
+  get<R extends object = T>(userId: string, options?: CallOptions): Promise<R>;
+  getKey<K extends MetadataKey<T>>(userId: string, key: K, options?: CallOptions): Promise<T[K] | undefined>;
   hasKey(userId: string, key: string, options?: CallOptions): Promise<boolean>;
-  replace(userId: string, metadata: MetadataInput, options?: CallOptions): Promise<void>;
-  merge(userId: string, metadata: MetadataInput, options?: CallOptions): Promise<void>;
-  removeKeys(userId: string, keys: readonly string[], options?: CallOptions): Promise<void>;
-  setKey(userId: string, key: string, value: unknown, options?: CallOptions): Promise<void>;
+  replace(userId: string, metadata: T, options?: CallOptions): Promise<void>;
+  merge(userId: string, metadata: MetadataMerge<T>, options?: CallOptions): Promise<void>;
+  removeKeys(userId: string, keys: readonly MetadataKey<T>[], options?: CallOptions): Promise<void>;
+  setKey<K extends MetadataKey<T>>(userId: string, key: K, value: T[K], options?: CallOptions): Promise<void>;
   /** Sets several keys to exactly these values in one write. */
-  setKeys(userId: string, entries: MetadataInput, options?: CallOptions): Promise<void>;
+  setKeys(userId: string, entries: Partial<T>, options?: CallOptions): Promise<void>;
   clear(userId: string, options?: CallOptions): Promise<void>;
   /** Merges into many users; one result per item, a failure never hides the others. */
-  mergeMany(items: readonly { userId: string; metadata: MetadataInput }[], options?: BatchOptions): Promise<BatchItemResult[]>;
+  mergeMany(items: readonly { userId: string; metadata: MetadataMerge<T> }[], options?: BatchOptions): Promise<BatchItemResult[]>;
   /** Sets keys exactly (as `setKeys`) for many users. */
-  setKeysMany(items: readonly { userId: string; entries: MetadataInput }[], options?: BatchOptions): Promise<BatchItemResult[]>;
+  setKeysMany(items: readonly { userId: string; entries: Partial<T> }[], options?: BatchOptions): Promise<BatchItemResult[]>;
   /** Removes keys from many users. */
-  removeKeysMany(items: readonly { userId: string; keys: readonly string[] }[], options?: BatchOptions): Promise<BatchItemResult[]>;
+  removeKeysMany(
+    items: readonly { userId: string; keys: readonly MetadataKey<T>[] }[],
+    options?: BatchOptions,
+  ): Promise<BatchItemResult[]>;
 }
 
 /** A configured client: the eight functions, plus every field's operations. */
 export interface ClerkMetadataClient extends PublicMetadataFunctions {
   /** Sets several public keys to exactly these values in one write. */
-  setUserPublicMetadataKeys(userId: string, entries: MetadataInput, options?: CallOptions): Promise<void>;
-  readonly public: MetadataFieldClient;
-  readonly private: MetadataFieldClient;
-  readonly unsafe: MetadataFieldClient;
+  setUserPublicMetadataKeys(userId: string, entries: Partial<MetadataOf<UserPublicMetadata>>, options?: CallOptions): Promise<void>;
+  readonly public: MetadataFieldClient<MetadataOf<UserPublicMetadata>>;
+  readonly private: MetadataFieldClient<MetadataOf<UserPrivateMetadata>>;
+  readonly unsafe: MetadataFieldClient<MetadataOf<UserUnsafeMetadata>>;
 }
 
 function invalidBatch(message: string): ClerkMetadataError {
@@ -382,7 +441,7 @@ async function runBatch<T extends { userId: string }>(
   return results;
 }
 
-function field(wasm: WasmClient, kind: MetadataKind): MetadataFieldClient {
+function field<T extends object>(wasm: WasmClient, kind: MetadataKind): MetadataFieldClient<T> {
   // The wasm methods never throw: every failure, bad options included, rejects with a
   // ClerkMetadataError (the class is handed to the wasm client, which builds them).
   return {
@@ -419,22 +478,21 @@ export function createClerkMetadataClient(options?: ClerkMetadataClientOptions):
   const environment = { secretKey: env("CLERK_SECRET_KEY"), apiUrl: env("CLERK_API_URL") };
   const wasm = newWasmClient(options, environment, ClerkMetadataError);
   const fields = {
-    public: field(wasm, "public"),
-    private: field(wasm, "private"),
-    unsafe: field(wasm, "unsafe"),
+    public: field<MetadataOf<UserPublicMetadata>>(wasm, "public"),
+    private: field<MetadataOf<UserPrivateMetadata>>(wasm, "private"),
+    unsafe: field<MetadataOf<UserUnsafeMetadata>>(wasm, "unsafe"),
   };
   const pub = fields.public;
   return {
     ...fields,
     updateUserPublicMetadata: (userId, metadata, callOptions) => pub.replace(userId, metadata, callOptions),
-    getUserPublicMetadata: <T extends object = PublicMetadata>(userId: string, callOptions?: CallOptions) =>
+    getUserPublicMetadata: <T extends object = MetadataOf<UserPublicMetadata>>(userId: string, callOptions?: CallOptions) =>
       pub.get<T>(userId, callOptions),
     mergeUserPublicMetadata: (userId, metadata, callOptions) => pub.merge(userId, metadata, callOptions),
     removeUserPublicMetadataKeys: (userId, keys, callOptions) => pub.removeKeys(userId, keys, callOptions),
     setUserPublicMetadataKey: (userId, key, value, callOptions) => pub.setKey(userId, key, value, callOptions),
     setUserPublicMetadataKeys: (userId, entries, callOptions) => pub.setKeys(userId, entries, callOptions),
-    getUserPublicMetadataKey: <K extends string>(userId: string, key: K, callOptions?: CallOptions) =>
-      pub.getKey(userId, key, callOptions) as Promise<PublicMetadata[K] | undefined>,
+    getUserPublicMetadataKey: (userId, key, callOptions) => pub.getKey(userId, key, callOptions),
     hasUserPublicMetadataKey: (userId, key, callOptions) => pub.hasKey(userId, key, callOptions),
     clearUserPublicMetadata: (userId, callOptions) => pub.clear(userId, callOptions),
   };
@@ -457,12 +515,19 @@ export function defaultClient(): ClerkMetadataClient {
 }
 
 /** Replaces the user's public metadata completely (`PUT /v1/users/{id}/metadata`). */
-export function updateUserPublicMetadata(userId: string, metadata: MetadataInput, options?: CallOptions): Promise<void> {
+export function updateUserPublicMetadata(
+  userId: string,
+  metadata: MetadataOf<UserPublicMetadata>,
+  options?: CallOptions,
+): Promise<void> {
   return defaultClient().updateUserPublicMetadata(userId, metadata, options);
 }
 
 /** The user's complete public metadata (`{}` when empty). */
-export function getUserPublicMetadata<T extends object = PublicMetadata>(userId: string, options?: CallOptions): Promise<T> {
+export function getUserPublicMetadata<T extends object = MetadataOf<UserPublicMetadata>>(
+  userId: string,
+  options?: CallOptions,
+): Promise<T> {
   return defaultClient().getUserPublicMetadata<T>(userId, options);
 }
 
@@ -471,14 +536,18 @@ export function getUserPublicMetadata<T extends object = PublicMetadata>(userId:
  * concurrent merges of different keys never lose each other. Nested objects merge too, and a key
  * set to `null` is removed.
  */
-export function mergeUserPublicMetadata(userId: string, metadata: MetadataInput, options?: CallOptions): Promise<void> {
+export function mergeUserPublicMetadata(
+  userId: string,
+  metadata: MetadataMerge<MetadataOf<UserPublicMetadata>>,
+  options?: CallOptions,
+): Promise<void> {
   return defaultClient().mergeUserPublicMetadata(userId, metadata, options);
 }
 
 /** Removes these keys in one request (an empty list sends nothing). */
 export function removeUserPublicMetadataKeys(
   userId: string,
-  keysToRemove: readonly string[],
+  keysToRemove: readonly MetadataKey<MetadataOf<UserPublicMetadata>>[],
   options?: CallOptions,
 ): Promise<void> {
   return defaultClient().removeUserPublicMetadataKeys(userId, keysToRemove, options);
@@ -488,16 +557,21 @@ export function removeUserPublicMetadataKeys(
  * Sets `metadata[key]` to exactly `value`, leaving every other key untouched, in one write. An
  * object value replaces the stored one (it is not merged into it); that case reads first.
  */
-export function setUserPublicMetadataKey(userId: string, key: string, value: unknown, options?: CallOptions): Promise<void> {
+export function setUserPublicMetadataKey<K extends MetadataKey<MetadataOf<UserPublicMetadata>>>(
+  userId: string,
+  key: K,
+  value: MetadataOf<UserPublicMetadata>[K],
+  options?: CallOptions,
+): Promise<void> {
   return defaultClient().setUserPublicMetadataKey(userId, key, value, options);
 }
 
 /** The value under `key`, or `undefined` when the key is absent. */
-export function getUserPublicMetadataKey<K extends string>(
+export function getUserPublicMetadataKey<K extends MetadataKey<MetadataOf<UserPublicMetadata>>>(
   userId: string,
   key: K,
   options?: CallOptions,
-): Promise<PublicMetadata[K] | undefined> {
+): Promise<MetadataOf<UserPublicMetadata>[K] | undefined> {
   return defaultClient().getUserPublicMetadataKey(userId, key, options);
 }
 

@@ -19,9 +19,10 @@
 //     `clerk-metadata-wasm/testing`. Each project runs the eight functions on its own user, then one
 //     failing call (an unknown user), prints its observations as JSON, and the test compares them,
 //     and the requests the server received, with what the README says.
-//  3. The TypeScript projects also type-check the typed surface under `strict`: `PublicMetadata`
-//     augmentation, `getUserPublicMetadataKey`'s return type, `instanceof ClerkMetadataError`
-//     narrowing, and no `any` anywhere in the eight functions' results.
+//  3. The TypeScript projects also type-check the typed surface under `strict`: the global
+//     `UserPublicMetadata` augmentation (typed reads, refused wrong writes),
+//     `getUserPublicMetadataKey`'s return type, `instanceof ClerkMetadataError` narrowing, and no
+//     `any` anywhere in the eight functions' results.
 //  4. The installed CLI (`npx clerk-metadata-wasm`, `node_modules/.bin/clerk-metadata-wasm`) runs
 //     against the same server.
 import { after, before, describe, test } from "node:test";
@@ -190,10 +191,20 @@ function expectedResult(userId) {
   };
 }
 
-/** The README's augmentation file, verbatim in shape. */
-const AUGMENTATION = `import "clerk-metadata-wasm";
-declare module "clerk-metadata-wasm" {
-  interface PublicMetadata { role?: "customer" | "store_owner" | "admin"; permissions?: string[]; storeId?: string }
+/**
+ * The README's augmentation file (Clerk's global \`UserPublicMetadata\`), verbatim in shape, plus
+ * the keys the scenario writes (the functions now take only declared keys once augmented).
+ */
+const AUGMENTATION = `export {};
+declare global {
+  interface UserPublicMetadata { role?: "customer" | "store_owner" | "admin"; permissions?: string[]; storeId?: string }
+  interface UserPublicMetadata {
+    prefs?: { theme?: "dark" | "light"; lang?: string };
+    n?: number;
+    tags?: string[];
+    plan?: string;
+    missing?: unknown;
+  }
 }
 `;
 
@@ -253,6 +264,10 @@ export async function typedSurface(id: string): Promise<string> {
   // @ts-expect-error: keys are strings
   await clerk.removeUserPublicMetadataKeys(id, [1]);
   await clerk.setUserPublicMetadataKey(id, "role", "admin", { signal: AbortSignal.timeout(1000) });
+  // @ts-expect-error: not a key of the augmented UserPublicMetadata
+  await clerk.setUserPublicMetadataKey(id, "nope", 1);
+  // @ts-expect-error: not one of the declared roles
+  await clerk.mergeUserPublicMetadata(id, { role: "owner" });
 
   try {
     await clerk.clearUserPublicMetadata(id);

@@ -1,6 +1,7 @@
 "use node";
 // The Clerk Utilities API's per-function examples (setUserRole, the setUserPublicMetadataKey
-// example, lives in users.ts), unchanged except for the import path.
+// example, lives in users.ts), unchanged except for the import path and updateUserRole's `role`
+// validator (a union of the app's roles, as the typed metadata requires).
 import { v } from "convex/values";
 import { action } from "./_generated/server";
 import {
@@ -15,7 +16,8 @@ import {
 
 // Update User Public Metadata (replaces existing metadata)
 export const updateUserRole = action({
-  args: { userId: v.string(), role: v.string() },
+  // The seed took any string; the typed metadata (clerkMetadata.d.ts) takes only the app's roles.
+  args: { userId: v.string(), role: v.union(v.literal("customer"), v.literal("store_owner"), v.literal("admin")) },
   handler: async (ctx, args) => {
     await updateUserPublicMetadata(args.userId, {
       role: args.role,
