@@ -48,6 +48,9 @@ node -e '
 step "TypeScript: strict type-check of js/ and the example"
 tsc --noEmit -p tsconfig.json
 
+step "TypeScript: type tests of the built declarations (tests/types/)"
+bash scripts/test-types.sh
+
 step "wasm-bindgen-test under Node"
 run wasm-node bash scripts/test-wasm.sh
 if command -v chromedriver >/dev/null; then
