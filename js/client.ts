@@ -154,11 +154,33 @@ export interface ClerkMetadataErrorFields {
   outcomeUnknown?: boolean;
 }
 
+/** The brand every `ClerkMetadataError` carries on its prototype, shared by every copy of the package. */
+const ERROR_BRAND = Symbol.for("clerk-metadata-wasm.ClerkMetadataError");
+
 /**
  * Every failure of this package. Its message follows the original module:
  * `Failed to <operation> user metadata: <reason>`; branch on `code` and `status`, not the text.
+ *
+ * `instanceof` works across copies of the package. One process can load two: the `require` copy
+ * (dist/index.cjs) and the `import` copy (dist/index.mjs), or two installed versions. Each has
+ * its own class, so plain `instanceof` would fail for an error thrown by the other. Instead the
+ * prototype carries a global brand, `Symbol.for("clerk-metadata-wasm.ClerkMetadataError")`, and
+ * `ClerkMetadataError[Symbol.hasInstance]` checks that brand, so `error instanceof
+ * ClerkMetadataError` holds for an error from any copy. Subclasses keep plain semantics:
+ * `instanceof MySubclass` is the ordinary prototype-chain test. `isClerkMetadataError(value)` is
+ * the same check as a function.
  */
 export class ClerkMetadataError extends Error {
+  /** True for an error of any copy of this package (see the class comment); plain for subclasses. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== ClerkMetadataError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return isClerkMetadataError(value);
+  }
+
+  static {
+    Object.defineProperty(this.prototype, ERROR_BRAND, { value: true });
+  }
+
   override readonly name = "ClerkMetadataError";
   /** Clerk's code (`resource_not_found`, `too_many_requests`, …) or ours (`missing_secret_key`, …). */
   readonly code: ClerkMetadataErrorCode;
@@ -207,6 +229,20 @@ export class ClerkMetadataError extends Error {
       outcomeUnknown: this.outcomeUnknown,
     };
   }
+}
+
+/**
+ * Whether `value` is a `ClerkMetadataError` from any copy of this package (the `require` and
+ * `import` copies, or another installed version): the same test as `instanceof ClerkMetadataError`.
+ */
+export function isClerkMetadataError(value: unknown): value is ClerkMetadataError {
+  // Inherited, as an instance's is (the prototype itself carries it as its own).
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as { [ERROR_BRAND]?: unknown })[ERROR_BRAND] === true &&
+    !Object.prototype.hasOwnProperty.call(value, ERROR_BRAND)
+  );
 }
 
 /** A rate-limit window: at most `requests` per `windowMs`. */
@@ -578,6 +614,11 @@ export function getUserPublicMetadataKey<K extends MetadataKey<MetadataOf<UserPu
 /** Whether `key` is present in the user's public metadata, whatever its value. */
 export function hasUserPublicMetadataKey(userId: string, key: string, options?: CallOptions): Promise<boolean> {
   return defaultClient().hasUserPublicMetadataKey(userId, key, options);
+}
+
+/** Sets several keys to exactly these values in one write, leaving every other key untouched. */
+export function setUserPublicMetadataKeys(userId: string, entries: Partial<MetadataOf<UserPublicMetadata>>, options?: CallOptions): Promise<void> {
+  return defaultClient().setUserPublicMetadataKeys(userId, entries, options);
 }
 
 /** Empties the user's public metadata (`PUT` with `{}`). */

@@ -73,6 +73,9 @@ fi
 step "JS tests: the built package, the CLI, Convex bundles, the packed tarball, other runtimes"
 run node node --test --test-concurrency=2 tests/js/ tests/convex-bundle/ tests/packaging/ tests/runtimes/
 
+step "package checks: attw and publint"
+bash scripts/check-package.sh
+
 step "Convex example (convex-test + vitest)"
 run convex npm --prefix examples/convex test
 
