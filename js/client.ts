@@ -261,6 +261,17 @@ export interface ClerkRateLimiter {
   acquire(request: { userId: string; write: boolean; signal?: AbortSignal }): Promise<void | (() => void)>;
 }
 
+/** What {@link ClerkMetadataClientOptions.onWait} is told. */
+export interface ClerkMetadataWait {
+  reason: "rate_limit" | "retry";
+  /** How long the wait may last, in ms (a rate-limit wait may end early when a slot frees). */
+  ms: number;
+  /** Requests sent so far for this operation. */
+  attempts: number;
+  /** For a retry, the HTTP status that caused it, when a response arrived. */
+  status?: number;
+}
+
 /** Options of {@link createClerkMetadataClient}. All optional; `undefined` means the default. */
 export interface ClerkMetadataClientOptions {
   /** Clerk secret key (`sk_test_…` / `sk_live_…`); surrounding whitespace is trimmed. Default: `CLERK_SECRET_KEY`. */
@@ -314,6 +325,12 @@ export interface ClerkMetadataClientOptions {
         instance?: boolean | RateLimitWindow | undefined;
       }
     | undefined;
+  /**
+   * Called before the client waits: for the rate limiter (`reason: "rate_limit"`, once per
+   * request) or before a retry (`"retry"`, with the status that caused it). For notices and
+   * logs; what it throws is ignored.
+   */
+  onWait?: ((wait: ClerkMetadataWait) => void) | undefined;
   /** A limiter shared with other processes, used instead of the built-in one (see {@link ClerkRateLimiter}). */
   limiter?: ClerkRateLimiter | undefined;
 }

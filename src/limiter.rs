@@ -18,6 +18,7 @@ use crate::bindings::Call;
 use crate::core::error::{Error, ErrorKind};
 use crate::core::limiter::{Acquire, RateLimiter, Ticket};
 use crate::exchange::aborted;
+use crate::transport::notify_wait;
 use crate::wait::{now, settled, sleep, wake_all, Waited};
 
 /// What a request asks the limiter for.
@@ -28,6 +29,8 @@ pub struct SlotRequest<'a> {
     pub retry: bool,
     /// The operation's signal and deadline.
     pub call: &'a Call,
+    /// Told once, before the first wait.
+    pub on_wait: Option<&'a Function>,
 }
 
 /// A granted slot, given back with [`Limiter::release`].
@@ -93,6 +96,7 @@ async fn acquire_local(
         .borrow_mut()
         .enqueue(request.user_id, request.is_write, request.retry);
     let (signal, deadline_at) = (request.call.signal(), request.call.deadline_at);
+    let mut told = false;
     let outcome = loop {
         if signal.is_some_and(AbortSignal::aborted) {
             break Err(aborted());
@@ -110,6 +114,11 @@ async fn acquire_local(
         // A known wait past the deadline fails now; a wait for a release, once it reaches it.
         if until > deadline_at && (until.is_finite() || now() >= deadline_at) {
             break Err(request.call.past_deadline("the rate limiter"));
+        }
+        if !told {
+            told = true;
+            let ms = until.min(deadline_at) - now();
+            notify_wait(request.on_wait, "rate_limit", ms, 0, None);
         }
         sleep(until.min(deadline_at) - now(), signal, Some(waiting)).await;
     };

@@ -27,6 +27,8 @@ pub struct Transport {
     pub timeout_ms: f64,
     pub retry: RetryPolicy,
     pub limiter: Limiter,
+    /// The caller's `onWait`, told before each wait for the rate limiter or a retry.
+    pub on_wait: Option<Function>,
     /// The request headers without and with a body, made on first use: the host's `fetch`
     /// copies them, so one pair serves every request of this client (whose key never changes).
     pub headers: RefCell<Option<[Headers; 2]>>,
@@ -109,6 +111,7 @@ impl Transport {
                     is_write: plan.method.is_write(),
                     retry: attempts > 0,
                     call,
+                    on_wait: self.on_wait.as_ref(),
                 })
                 .await
                 .map_err(|error| with_attempts(error, attempts))?;
@@ -149,6 +152,13 @@ impl Transport {
                 });
             };
             if delay_ms > 0.0 {
+                notify_wait(
+                    self.on_wait.as_ref(),
+                    "retry",
+                    delay_ms,
+                    attempts,
+                    error.status,
+                );
                 sleep(delay_ms, signal, None).await;
             }
             if signal.is_some_and(AbortSignal::aborted) {
@@ -182,6 +192,28 @@ impl Transport {
         }
         (error, Some(now()))
     }
+}
+
+/// Tells the caller's `onWait` (a CLI's notice, a log) that the operation waits `ms`. What it
+/// throws is ignored: a notice must not change the outcome.
+pub fn notify_wait(
+    on_wait: Option<&Function>,
+    reason: &str,
+    ms: f64,
+    attempts: u32,
+    status: Option<u16>,
+) {
+    let Some(on_wait) = on_wait else {
+        return;
+    };
+    let wait = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&wait, &"reason".into(), &reason.into());
+    let _ = js_sys::Reflect::set(&wait, &"ms".into(), &ms.into());
+    let _ = js_sys::Reflect::set(&wait, &"attempts".into(), &attempts.into());
+    if let Some(status) = status {
+        let _ = js_sys::Reflect::set(&wait, &"status".into(), &status.into());
+    }
+    let _ = on_wait.call1(&JsValue::UNDEFINED, &wait);
 }
 
 fn with_attempts(mut error: Error, attempts: u32) -> Error {

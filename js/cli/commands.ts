@@ -31,7 +31,17 @@ export async function run(invocation: Invocation, output: Output): Promise<Outco
 
 async function runCommand(call: CommandCall, output: Output): Promise<Outcome> {
   // Missing or malformed keys and URLs are reported by the package (exit 4).
-  const client = createClerkMetadataClient({ secretKey: call.secretKey, apiUrl: call.apiUrl });
+  const client = createClerkMetadataClient({
+    secretKey: call.secretKey,
+    apiUrl: call.apiUrl,
+    // A write can wait seconds for Clerk's rate limit or a retry: say so rather than hang silently
+    // (waits under a second, a retry's short backoff, pass without a word).
+    onWait: ({ reason, ms, status }) => {
+      if (ms < 1000) return;
+      const seconds = (ms / 1000).toFixed(1);
+      output.notice(reason === "rate_limit" ? `waiting ${seconds} s for Clerk's rate limit` : `retrying in ${seconds} s${status === undefined ? "" : ` (HTTP ${status})`}`);
+    },
+  });
   const field: MetadataFieldClient = client[call.kind];
   if (call.command === "merge-many" || call.command === "set-many") return runBatch(call, field, output);
   const [userId, ...rest] = call.args as [string, ...string[]];

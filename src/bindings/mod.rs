@@ -173,6 +173,7 @@ impl WasmClient {
                     retry: settings.retry,
                     limiter,
                     headers: RefCell::new(None),
+                    on_wait: host.on_wait,
                 },
                 max_metadata_bytes: settings.max_metadata_bytes,
                 cache: RefCell::new(settings.cache),

@@ -21,6 +21,7 @@ pub struct HostOptions {
     pub raw: RawOptions,
     pub fetch: Option<Function>,
     pub limiter: Option<Object>,
+    pub on_wait: Option<Function>,
 }
 
 /// Nested option objects go no deeper than `rateLimit.userWrites.requests`.
@@ -50,6 +51,7 @@ fn read_options(options: &JsValue) -> Result<HostOptions, Error> {
             raw: RawOptions::default(),
             fetch: None,
             limiter: None,
+            on_wait: None,
         });
     }
     if !options.is_object() || options.is_function() {
@@ -59,15 +61,8 @@ fn read_options(options: &JsValue) -> Result<HostOptions, Error> {
         )));
     }
     let plain = snapshot(options, "options", 0)?;
-    let fetch = match Reflect::get(&plain, &"fetch".into()).unwrap_or_default() {
-        value if value.is_undefined() || value.is_null() => None,
-        value => Some(value.dyn_into::<Function>().map_err(|value| {
-            Error::invalid_argument(format!(
-                "options.fetch must be a function, got {}",
-                describe(&value)
-            ))
-        })?),
-    };
+    let fetch = function(&plain, "fetch")?;
+    let on_wait = function(&plain, "onWait")?;
     let limiter = match Reflect::get(&plain, &"limiter".into()).unwrap_or_default() {
         value if value.is_undefined() || value.is_null() => None,
         value if Reflect::get(&value, &"acquire".into()).is_ok_and(|a| a.is_function()) => {
@@ -91,7 +86,21 @@ fn read_options(options: &JsValue) -> Result<HostOptions, Error> {
         raw,
         fetch,
         limiter,
+        on_wait,
     })
+}
+
+/// An optional function member of the options.
+fn function(plain: &JsValue, name: &str) -> Result<Option<Function>, Error> {
+    match Reflect::get(plain, &name.into()).unwrap_or_default() {
+        value if value.is_undefined() || value.is_null() => Ok(None),
+        value => value.dyn_into::<Function>().map(Some).map_err(|value| {
+            Error::invalid_argument(format!(
+                "options.{name} must be a function, got {}",
+                describe(&value)
+            ))
+        }),
+    }
 }
 
 /// The member of `plain` that fails to deserialize on its own, found by trying each one alone

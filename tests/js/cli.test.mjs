@@ -654,3 +654,18 @@ describe("errors from the package and the API", PARALLEL, () => {
     assertFails(await cli(["get", "user_1"], { env: { CLERK_API_URL: await closedPortUrl() } }), 6, /network/i);
   });
 });
+
+describe("a notice on stderr while waiting", () => {
+  it("a retry after a 429 is announced on stderr, not on stdout; --json keeps stderr for failures", async ({ server, cli, stored }) => {
+    server.injectFault({ fault: { kind: "status", status: 429, headers: { "retry-after": "1" } }, method: "PATCH" });
+    const text = await cli(["merge", "user_2", '{"a":1}']);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stderr, /retrying in 1\.0 s \(HTTP 429\)/);
+    assert.doesNotMatch(text.stdout, /retrying/);
+    assert.deepEqual(stored("user_2"), { a: 1 });
+    server.injectFault({ fault: { kind: "status", status: 429, headers: { "retry-after": "1" } }, method: "PATCH" });
+    const json = await cli(["merge", "user_2", '{"b":2}', "--json"]);
+    assert.equal(json.code, 0, json.stderr);
+    assert.equal(json.stderr, "", "no notice in --json mode");
+  });
+});

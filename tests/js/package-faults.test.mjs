@@ -386,3 +386,31 @@ async function withEnvLike(s, fn) {
     }
   }
 }
+
+describe("onWait: the caller is told before each wait", () => {
+  test("a retry (with the status) and a rate-limit wait (once per request); a throwing onWait changes nothing", async () => {
+    await withServer(seed, async (s) => {
+      const waits = [];
+      const c = clientFor(s, {
+        retryBaseDelayMs: 20,
+        rateLimit: { userWrites: { requests: 1, windowMs: 300 }, instance: false },
+        onWait: (wait) => {
+          waits.push(wait);
+          throw new Error("a notice that fails");
+        },
+      });
+      s.injectFault({ fault: { kind: "status", status: 503 } });
+      await c.getUserPublicMetadata("user_1");
+      assert.equal(waits.length, 1);
+      assert.equal(waits[0].reason, "retry");
+      assert.equal(waits[0].status, 503);
+      assert.equal(waits[0].attempts, 1);
+      assert.ok(waits[0].ms >= 0 && waits[0].ms <= 20, String(waits[0].ms));
+      waits.length = 0;
+      await Promise.all([c.mergeUserPublicMetadata("user_1", { a: 1 }), c.mergeUserPublicMetadata("user_1", { b: 2 })]);
+      assert.deepEqual(waits.map((w) => w.reason), ["rate_limit"], "the second write waited, and said so once");
+      assert.ok(waits[0].ms > 0 && waits[0].ms <= 400, String(waits[0].ms));
+      assert.deepEqual(s.getUser("user_1").public_metadata, { plan: "pro", a: 1, b: 2 });
+    });
+  });
+});
