@@ -51,6 +51,9 @@ tsc --noEmit -p tsconfig.json
 step "TypeScript: type tests of the built declarations (tests/types/)"
 bash scripts/test-types.sh
 
+step "README: its TypeScript samples type-check against dist/, its JS samples parse"
+node scripts/check-readme.mjs
+
 step "wasm-bindgen-test under Node"
 run wasm-node bash scripts/test-wasm.sh
 if command -v chromedriver >/dev/null; then
