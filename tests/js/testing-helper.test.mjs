@@ -83,3 +83,21 @@ test("malformed defaults: a ClerkMetadataError, nothing left running or changed"
   await assert.rejects(useLocalClerk({ defaults: { timeoutMs: -1 } }), (e) => e instanceof pkg.ClerkMetadataError && e.code === "invalid_argument");
   assertOuterEnv();
 });
+
+test("a fetch interceptor that replaces globalThis.fetch (as msw does) sees the top-level functions' requests", async () => {
+  const server = await useLocalClerk({ users: { user_1: { public_metadata: { from: "server" } } } });
+  const realFetch = globalThis.fetch;
+  const seen = [];
+  globalThis.fetch = async (input, init) => {
+    seen.push(`${init?.method ?? "GET"} ${new URL(String(input)).pathname}`);
+    return Response.json({ object: "user", id: "user_1", public_metadata: { from: "interceptor" }, private_metadata: {}, unsafe_metadata: {} });
+  };
+  try {
+    assert.deepEqual(await pkg.getUserPublicMetadata("user_1"), { from: "interceptor" });
+    assert.deepEqual(seen, ["GET /v1/users/user_1"]);
+    assert.equal(server.requests.length, 0, "nothing reached the server");
+  } finally {
+    globalThis.fetch = realFetch;
+    await server.close();
+  }
+});
