@@ -551,18 +551,46 @@ export function createClerkMetadataClient(options?: ClerkMetadataClientOptions):
   };
 }
 
-let cached: { secretKey: string | undefined; apiUrl: string | undefined; client: ClerkMetadataClient } | undefined;
+/** Options set by {@link configureDefaults}, shared by the top-level functions. */
+let defaults: ClerkMetadataClientOptions = {};
+let cached:
+  | { secretKey: string | undefined; apiUrl: string | undefined; defaults: ClerkMetadataClientOptions; client: ClerkMetadataClient }
+  | undefined;
+
+/** The key and origin the top-level functions use now: the defaults', else the environment's. */
+function defaultTarget(options: ClerkMetadataClientOptions): { secretKey: string | undefined; apiUrl: string | undefined } {
+  return { secretKey: options.secretKey ?? env("CLERK_SECRET_KEY"), apiUrl: options.apiUrl ?? env("CLERK_API_URL") };
+}
 
 /**
- * The client behind the eight top-level functions: configured from the environment as it is at
- * each call (so a key set after import is seen), and reused while the environment is unchanged
- * (so its rate limiter sees every call).
+ * Sets the options of the eight top-level functions (and `setUserPublicMetadataKeys`), e.g.
+ * `configureDefaults({ rateLimit: false, maxRetries: 0, timeoutMs: 500 })` in tests. A
+ * `secretKey`/`apiUrl` given here overrides `CLERK_SECRET_KEY`/`CLERK_API_URL`; otherwise those
+ * are still read at each call. Each call replaces the previous defaults (it does not merge with
+ * them); `configureDefaults()` restores the built-in ones. Malformed options throw a
+ * {@link ClerkMetadataError} here, and the previous defaults stay in effect.
+ */
+export function configureDefaults(options?: ClerkMetadataClientOptions): void {
+  if (options !== undefined && (options === null || typeof options !== "object")) {
+    // Let the client's own validation word the error.
+    createClerkMetadataClient(options);
+  }
+  const next: ClerkMetadataClientOptions = { ...options };
+  const target = defaultTarget(next);
+  const client = createClerkMetadataClient({ ...next, ...target });
+  defaults = next;
+  cached = { ...target, defaults: next, client };
+}
+
+/**
+ * The client behind the eight top-level functions: configured from {@link configureDefaults}
+ * and the environment as it is at each call (so a key set after import is seen), and reused
+ * while neither changes (so its rate limiter sees every call).
  */
 export function defaultClient(): ClerkMetadataClient {
-  const secretKey = env("CLERK_SECRET_KEY");
-  const apiUrl = env("CLERK_API_URL");
-  if (cached === undefined || cached.secretKey !== secretKey || cached.apiUrl !== apiUrl) {
-    cached = { secretKey, apiUrl, client: createClerkMetadataClient({ secretKey, apiUrl }) };
+  const { secretKey, apiUrl } = defaultTarget(defaults);
+  if (cached === undefined || cached.defaults !== defaults || cached.secretKey !== secretKey || cached.apiUrl !== apiUrl) {
+    cached = { secretKey, apiUrl, defaults, client: createClerkMetadataClient({ ...defaults, secretKey, apiUrl }) };
   }
   return cached.client;
 }

@@ -36,6 +36,19 @@ const common = {
   // The glue's unused async loader mentions import.meta.url; it is tree-shaken out of every bundle.
   logOverride: { "empty-import-meta": "silent" },
 };
+// The package's own entry (js/index.ts, however it is spelled: ./index.js from js/, ../index.js
+// from js/cli/) stays external in the CLI and testing bundles, mapped to the bundle of the same
+// format beside them: they share the user's copy of the package (its configureDefaults, its
+// default client) instead of carrying a second one.
+const packageEntryExternal = (extension) => ({
+  name: "package-entry-external",
+  setup(build) {
+    const entry = join(root, "js", "index.js");
+    build.onResolve({ filter: /(^|\/)index\.js$/ }, (args) =>
+      resolve(args.resolveDir, args.path) === entry ? { path: `./index.${extension}`, external: true } : undefined,
+    );
+  },
+});
 for (const [entry, platform] of [["index", "neutral"], ["testing", "node"]]) {
   for (const [format, extension] of [["esm", "mjs"], ["cjs", "cjs"]]) {
     await esbuild.build({
@@ -44,6 +57,7 @@ for (const [entry, platform] of [["index", "neutral"], ["testing", "node"]]) {
       entryPoints: [join(root, "js", `${entry}.ts`)],
       format,
       outfile: join(root, "dist", `${entry}.${extension}`),
+      plugins: entry === "testing" ? [packageEntryExternal(extension)] : [],
     });
   }
 }
@@ -55,18 +69,7 @@ await esbuild.build({
   format: "esm",
   outfile: join(root, "dist", "cli.mjs"),
   banner: { js: "#!/usr/bin/env node" },
-  plugins: [
-    {
-      name: "package-entry-external",
-      setup(build) {
-        // js/index.ts however it is spelled (./index.js from js/, ../index.js from js/cli/).
-        const entry = join(root, "js", "index.js");
-        build.onResolve({ filter: /(^|\/)index\.js$/ }, (args) =>
-          resolve(args.resolveDir, args.path) === entry ? { path: "./index.mjs", external: true } : undefined,
-        );
-      },
-    },
-  ],
+  plugins: [packageEntryExternal("mjs")],
 });
 // The entry for Cloudflare Workers (`workerd`/`worker` conditions): ESM only, the wasm NOT inlined
 // but imported as a module (js/module-entry.ts). The import stays external, rewritten to the copy
@@ -95,11 +98,15 @@ rmSync(types, { recursive: true, force: true });
 run(join(root, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json", "--outDir", types]);
 for (const [entry, source] of [["index", "client"], ["testing", "testing"]]) {
   const text = readFileSync(join(types, `${source}.d.ts`), "utf8");
-  if (/^\s*(import|export)[^;]*from\s+["']\./m.test(text)) {
+  // The one relative import allowed: the package's own entry (`import type … from "./index.js"`
+  // in js/testing.ts), which is dist/index.d.ts beside it; the .d.cts twin names ./index.cjs, so
+  // CJS consumers get dist/index.d.cts.
+  const imports = [...text.matchAll(/^\s*(?:import|export)[^;]*from\s+["'](\.[^"']*)["']/gm)].map((m) => m[1]);
+  if (imports.some((path) => source === "client" || path !== "./index.js")) {
     throw new Error(`build: ${source}.d.ts imports a relative module; keep each entry's public types in one file`);
   }
   writeFileSync(join(root, "dist", `${entry}.d.ts`), text);
-  writeFileSync(join(root, "dist", `${entry}.d.cts`), text);
+  writeFileSync(join(root, "dist", `${entry}.d.cts`), text.replace(/(from\s+["'])\.\/index\.js(["'])/g, "$1./index.cjs$2"));
 }
 const size = (file) => readFileSync(join(root, file)).length;
 console.log(
