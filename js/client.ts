@@ -6,7 +6,8 @@
  * is what only the host knows: where configuration comes from (`process.env` at call time) and
  * how errors become instances of an exported class.
  */
-import { newWasmClient, type WasmClient } from "./wasm.js";
+import { newWasmClient } from "./wasm.js";
+import { field } from "./fields.js";
 
 
 /** Any JSON value. */
@@ -432,88 +433,6 @@ export interface ClerkMetadataClient extends PublicMetadataFunctions {
   readonly public: MetadataFieldClient<MetadataOf<UserPublicMetadata>>;
   readonly private: MetadataFieldClient<MetadataOf<UserPrivateMetadata>>;
   readonly unsafe: MetadataFieldClient<MetadataOf<UserUnsafeMetadata>>;
-}
-
-function invalidBatch(message: string): ClerkMetadataError {
-  return new ClerkMetadataError(`Invalid batch: ${message}`, { code: "invalid_argument" });
-}
-
-/**
- * Runs `work` over `items` with at most `concurrency` at once, settling every item: the host
- * schedules, the wasm core still checks, sends and rate-limits each request.
- */
-async function runBatch<T extends { userId: string }>(
-  items: readonly T[],
-  options: BatchOptions | undefined,
-  work: (item: T, options: CallOptions) => Promise<void>,
-): Promise<BatchItemResult[]> {
-  if (!Array.isArray(items)) throw invalidBatch("items must be an array");
-  const concurrency = options?.concurrency ?? 8;
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
-    throw invalidBatch(`concurrency must be a whole number from 1 to 1000, got ${String(concurrency)}`);
-  }
-  const results: BatchItemResult[] = new Array(items.length);
-  let next = 0;
-  let done = 0;
-  let failed = 0;
-  let stopped = false;
-  let callbackError: { error: unknown } | undefined;
-  const settle = (result: BatchItemResult): void => {
-    results[result.index] = result;
-    done += 1;
-    if (result.status === "error") failed += 1;
-    try {
-      options?.onProgress?.({ done, total: items.length, failed, result });
-    } catch (error) {
-      callbackError ??= { error };
-    }
-  };
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      const item = items[index] as T;
-      const userId = typeof item?.userId === "string" ? item.userId : String(item?.userId);
-      const signal = options?.signal;
-      if (stopped || options?.signal?.aborted) {
-        settle({ index, userId, status: "skipped" });
-        continue;
-      }
-      try {
-        await work(item, signal === undefined ? {} : { signal });
-        settle({ index, userId, status: "ok" });
-      } catch (error) {
-        const clerkError =
-          error instanceof ClerkMetadataError ? error : new ClerkMetadataError(String(error), { code: "unknown" });
-        if (options?.stopOnError) stopped = true;
-        settle({ index, userId, status: "error", error: clerkError });
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  if (callbackError) throw callbackError.error;
-  return results;
-}
-
-function field<T extends object>(wasm: WasmClient, kind: MetadataKind): MetadataFieldClient<T> {
-  // The wasm methods never throw: every failure, bad options included, rejects with a
-  // ClerkMetadataError (the class is handed to the wasm client, which builds them).
-  return {
-    get: (userId, options) => wasm.get(kind, userId, options),
-    getKey: (userId, key, options) => wasm.getKey(kind, userId, key, options),
-    hasKey: (userId, key, options) => wasm.hasKey(kind, userId, key, options),
-    replace: (userId, metadata, options) => wasm.replace(kind, userId, metadata, options),
-    merge: (userId, metadata, options) => wasm.merge(kind, userId, metadata, options),
-    removeKeys: (userId, keys, options) => wasm.removeKeys(kind, userId, keys, options),
-    setKey: (userId, key, value, options) => wasm.setKey(kind, userId, key, value, options),
-    setKeys: (userId, entries, options) => wasm.setKeys(kind, userId, entries, options),
-    clear: (userId, options) => wasm.clear(kind, userId, options),
-    mergeMany: (items, options) =>
-      runBatch(items, options, (item, callOptions) => wasm.merge(kind, item?.userId, item?.metadata, callOptions)),
-    setKeysMany: (items, options) =>
-      runBatch(items, options, (item, callOptions) => wasm.setKeys(kind, item?.userId, item?.entries, callOptions)),
-    removeKeysMany: (items, options) =>
-      runBatch(items, options, (item, callOptions) => wasm.removeKeys(kind, item?.userId, item?.keys, callOptions)),
-  };
 }
 
 /** Reads an environment variable where there is a `process.env` (Node, Bun, Deno, Convex). */
