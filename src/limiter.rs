@@ -19,7 +19,7 @@ use crate::core::error::{Error, ErrorKind};
 use crate::core::limiter::{Acquire, RateLimiter, Ticket};
 use crate::exchange::aborted;
 use crate::transport::notify_wait;
-use crate::wait::{now, settled, sleep, wake_all, Waited};
+use crate::wait::{clock_if, now, settled, sleep, wake_all, when_resolved, Waited};
 
 /// What a request asks the limiter for.
 pub struct SlotRequest<'a> {
@@ -72,7 +72,7 @@ impl Limiter {
             (Limiter::Local { state, waiting }, Slot::Local(ticket)) => {
                 {
                     let mut state = state.borrow_mut();
-                    let at = if state.is_off() { 0.0 } else { now() };
+                    let at = clock_if(!state.is_off());
                     state.release(ticket, at);
                 }
                 wake_all(waiting);
@@ -103,7 +103,7 @@ async fn acquire_local(
         }
         let answer = {
             let mut state = state.borrow_mut();
-            let at = if state.is_off() { 0.0 } else { now() };
+            let at = clock_if(!state.is_off());
             state.try_acquire(at, request.user_id, request.is_write, place)
         };
         let until = match answer {
@@ -177,9 +177,7 @@ fn release_when_granted(pending: &Promise, error: Error) -> Error {
             let _ = release.call0(&JsValue::UNDEFINED);
         }
     });
-    if let Ok(then) = Reflect::get(pending, &"then".into()).and_then(JsCast::dyn_into::<Function>) {
-        let _ = then.call1(pending, &release);
-    }
+    when_resolved(pending, &release);
     error
 }
 

@@ -3,8 +3,9 @@
 
 use std::cell::RefCell;
 
-use js_sys::{Array, Function, Promise};
+use js_sys::{Array, Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortSignal;
 
@@ -125,6 +126,14 @@ pub async fn settled(promise: &Promise, signal: Option<&AbortSignal>, until: f64
         Waited::Late
     } else {
         Waited::Settled
+    }
+}
+
+/// Calls `callback` with `promise`'s value once it resolves (`promise.then(callback)`).
+pub fn when_resolved(promise: &Promise, callback: &JsValue) {
+    let then = Reflect::get(promise, &"then".into()).and_then(JsCast::dyn_into::<Function>);
+    if let Ok(then) = then {
+        let _ = then.call1(promise, callback);
     }
 }
 

@@ -9,10 +9,9 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use js_sys::{Function, Promise, Reflect};
+use js_sys::{Function, Promise};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 use web_sys::AbortSignal;
 
 use super::{Call, Client};
@@ -21,7 +20,7 @@ use crate::core::plan::{self, Method, RequestPlan};
 use crate::core::{merge, response, validate, Error, ErrorKind, Map, MetadataKind};
 use crate::exchange::aborted;
 use crate::transport::Failed;
-use crate::wait::{clock_if, deferred, now, settled, sleep, Waited};
+use crate::wait::{clock_if, deferred, now, settled, sleep, when_resolved, Waited};
 
 /// Lanes kept at most before idle ones are dropped.
 const MAX_IDLE_LANES: usize = 1024;
@@ -133,12 +132,7 @@ impl Lanes {
         }
         match &turn.before {
             // Given up while queued: the next writer still waits for the ones before this one.
-            Some(before) => {
-                let then = Reflect::get(before, &"then".into()).ok();
-                if let Some(then) = then.and_then(|then| then.dyn_into::<Function>().ok()) {
-                    let _ = then.call1(before, &turn.pass_on);
-                }
-            }
+            Some(before) => when_resolved(before, &turn.pass_on),
             None => {
                 let _ = turn.pass_on.call0(&JsValue::UNDEFINED);
             }
