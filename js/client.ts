@@ -260,6 +260,14 @@ export interface RateLimitWindow {
  */
 export interface ClerkRateLimiter {
   acquire(request: { userId: string; write: boolean; signal?: AbortSignal }): Promise<void | (() => void)>;
+  /**
+   * Optional: holds the user exclusively across an exact set's read and patch (a
+   * `setUserPublicMetadataKey` whose value is an object), so that no write from another process
+   * lands between them. Resolves with the function that lets go; the hold should also expire on
+   * its own (a lease), in case the process dies holding it. Rejecting fails the call with
+   * `network_error` before anything is sent.
+   */
+  lockUser?(request: { userId: string; signal?: AbortSignal }): Promise<void | (() => void)>;
 }
 
 /** What {@link ClerkMetadataClientOptions.onWait} is told. */

@@ -49,7 +49,15 @@ const packageEntryExternal = (extension) => ({
     );
   },
 });
-for (const [entry, platform] of [["index", "neutral"], ["testing", "node"]]) {
+// The engines behind the convex and redis entries are optional peer dependencies: never bundled.
+const engines = ["convex", "convex/*", "@convex-dev/*", "convex-helpers", "convex-helpers/*", "standardwebhooks", "redis"];
+const entries = [
+  ["index", "neutral"],
+  ["testing", "node"],
+  ["convex", "neutral"],
+  ["redis", "node"],
+];
+for (const [entry, platform] of entries) {
   for (const [format, extension] of [["esm", "mjs"], ["cjs", "cjs"]]) {
     await esbuild.build({
       ...common,
@@ -57,7 +65,8 @@ for (const [entry, platform] of [["index", "neutral"], ["testing", "node"]]) {
       entryPoints: [join(root, "js", `${entry}.ts`)],
       format,
       outfile: join(root, "dist", `${entry}.${extension}`),
-      plugins: entry === "testing" ? [packageEntryExternal(extension)] : [],
+      external: engines,
+      plugins: entry === "index" ? [] : [packageEntryExternal(extension)],
     });
   }
 }
@@ -91,12 +100,12 @@ await esbuild.build({
 });
 
 // 3. Declarations. tsc emits one .d.ts per module into .cache/types; each entry's public surface
-//    lives in one self-contained module (js/client.ts, js/testing.ts), so its declaration file is
+//    lives in one self-contained module (js/client.ts, js/testing.ts, js/convex.ts, js/redis.ts), so its declaration file is
 //    copied as the entry's .d.ts and .d.cts (CJS consumers need the .d.cts twin under nodenext).
 const types = join(root, ".cache", "types");
 rmSync(types, { recursive: true, force: true });
 run(join(root, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json", "--outDir", types]);
-for (const [entry, source] of [["index", "client"], ["testing", "testing"]]) {
+for (const [entry, source] of [["index", "client"], ["testing", "testing"], ["convex", "convex"], ["redis", "redis"]]) {
   const text = readFileSync(join(types, `${source}.d.ts`), "utf8");
   // The one relative import allowed: the package's own entry (`import type … from "./index.js"`
   // in js/testing.ts), which is dist/index.d.ts beside it; the .d.cts twin names ./index.cjs, so

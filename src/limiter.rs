@@ -77,9 +77,7 @@ impl Limiter {
                 }
                 wake_all(waiting);
             }
-            (Limiter::Host(_), Slot::Host(Some(release))) => {
-                let _ = release.call0(&JsValue::UNDEFINED);
-            }
+            (Limiter::Host(_), Slot::Host(release)) => release_host(release),
             _ => {}
         }
     }
@@ -133,34 +131,65 @@ async fn acquire_local(
 }
 
 /// Asks a host limiter: `acquire({ userId, write, signal })` resolves (with an optional release
-/// function) when the request may be sent. The wait ends early on the caller's abort or the
-/// operation's deadline; a slot granted after that is released as soon as it arrives.
+/// function) when the request may be sent.
 async fn acquire_host(host: &Object, request: &SlotRequest<'_>) -> Result<Option<Function>, Error> {
+    let slot = Object::new();
+    let _ = Reflect::set(&slot, &"userId".into(), &request.user_id.into());
+    let _ = Reflect::set(&slot, &"write".into(), &request.is_write.into());
+    ask_host(host, "acquire", slot, request.call).await
+}
+
+/// Holds a user across an exact set's read and patch, so that no write from another process
+/// lands between them: the host limiter's `lockUser({ userId, signal })`, when it has one.
+/// Within one client the user's lane already does this, so the built-in limiter needs no lock.
+pub async fn lock_user(
+    limiter: &Limiter,
+    user_id: &str,
+    call: &Call,
+) -> Result<Option<Function>, Error> {
+    let Limiter::Host(host) = limiter else {
+        return Ok(None);
+    };
+    let has_lock = Reflect::get(host, &"lockUser".into()).is_ok_and(|lock| lock.is_function());
+    if !has_lock {
+        return Ok(None);
+    }
+    let request = Object::new();
+    let _ = Reflect::set(&request, &"userId".into(), &user_id.into());
+    ask_host(host, "lockUser", request, call).await
+}
+
+/// Calls `host[method](request)` with the call's signal added. The wait ends early on the
+/// caller's abort or the operation's deadline; a slot granted after that is released as soon as
+/// it arrives.
+async fn ask_host(
+    host: &Object,
+    method: &str,
+    request: Object,
+    call: &Call,
+) -> Result<Option<Function>, Error> {
     let refused = |why: String| {
         Error::new(
             ErrorKind::Network,
             format!("the rate limiter failed: {why}"),
         )
     };
-    let acquire = Reflect::get(host, &"acquire".into())
+    let function = Reflect::get(host, &method.into())
         .ok()
-        .and_then(|acquire| acquire.dyn_into::<Function>().ok())
-        .ok_or_else(|| refused("options.limiter has no acquire function".into()))?;
-    let slot = Object::new();
-    let _ = Reflect::set(&slot, &"userId".into(), &request.user_id.into());
-    let _ = Reflect::set(&slot, &"write".into(), &request.is_write.into());
-    if let Some(signal) = request.call.signal() {
-        let _ = Reflect::set(&slot, &"signal".into(), signal);
+        .and_then(|function| function.dyn_into::<Function>().ok())
+        .ok_or_else(|| refused(format!("options.limiter has no {method} function")))?;
+    if let Some(signal) = call.signal() {
+        let _ = Reflect::set(&request, &"signal".into(), signal);
     }
-    let pending = acquire
-        .call1(host, &slot)
+    let pending = function
+        .call1(host, &request)
         .map(|answer| Promise::resolve(&answer))
         .map_err(|thrown| refused(describe(&thrown)))?;
-    match settled(&pending, request.call.signal(), request.call.deadline_at).await {
+    match settled(&pending, call.signal(), call.deadline_at).await {
         Waited::Settled => {}
         Waited::Aborted => return Err(release_when_granted(&pending, aborted())),
         Waited::Late => {
-            let late = request.call.past_deadline("the rate limiter");
+            let late = call.past_deadline("the rate limiter");
             return Err(release_when_granted(&pending, late));
         }
     }
@@ -168,6 +197,13 @@ async fn acquire_host(host: &Object, request: &SlotRequest<'_>) -> Result<Option
         .await
         .map_err(|thrown| refused(describe(&thrown)))?;
     Ok(release.dyn_into::<Function>().ok())
+}
+
+/// Calls a host's release function; what it throws is ignored (the slot frees by its lease).
+pub fn release_host(release: Option<Function>) {
+    if let Some(release) = release {
+        let _ = release.call0(&JsValue::UNDEFINED);
+    }
 }
 
 /// A host slot the caller no longer wants: released when (and if) it is granted.

@@ -19,6 +19,7 @@ use crate::core::error::{number_text, quoted};
 use crate::core::plan::{self, Method, RequestPlan};
 use crate::core::{merge, response, validate, Error, ErrorKind, Map, MetadataKind};
 use crate::exchange::aborted;
+use crate::limiter::{lock_user, release_host};
 use crate::transport::Failed;
 use crate::wait::{clock_if, deferred, now, settled, sleep, when_resolved, Waited};
 
@@ -229,15 +230,34 @@ impl Client {
         entries: &Map,
         call: &Call,
     ) -> Result<(), Failed> {
-        let current = if entries.values().any(merge::needs_current_value) {
+        if !entries.values().any(merge::needs_current_value) {
+            return self.patch_exactly(user_id, kind, entries, None, call).await;
+        }
+        // Another process's write between the read and the patch would survive the exact set:
+        // a shared limiter that can hold the user (`lockUser`) holds it across both.
+        let lock = lock_user(&self.transport.limiter, user_id, call).await?;
+        let outcome = async {
             // Always from Clerk, never the cache: a key another process added since must be
             // named in the patch, or it would survive the exact set.
             let read = plan::get_user(user_id)?;
             let answer = self.transport.execute(self.config()?, &read, call).await?;
-            Some(response::user_metadata(&answer, kind)?)
-        } else {
-            None
-        };
+            let current = response::user_metadata(&answer, kind)?;
+            self.patch_exactly(user_id, kind, entries, Some(current), call)
+                .await
+        }
+        .await;
+        release_host(lock);
+        outcome
+    }
+
+    async fn patch_exactly(
+        &self,
+        user_id: &str,
+        kind: MetadataKind,
+        entries: &Map,
+        current: Option<Map>,
+        call: &Call,
+    ) -> Result<(), Failed> {
         let patch = merge::exact_set_patch(current.as_ref(), entries, "value")?;
         let dropped = patch_nulls(&patch);
         let plan = plan::metadata_write(

@@ -245,4 +245,32 @@ describe("a host limiter (the `limiter` option) stands in for the built-in one",
       assert.throws(() => pkg.createClerkMetadataClient({ limiter: {} }), /options\.limiter must be an object with an acquire function/);
     });
   });
+
+  test("lockUser holds the user across an exact set's read and patch, and only there", async () => {
+    await withServer({ users: { user_1: { prefs: { theme: "dark", old: 1 } } }, userWriteLimit: false }, async (s) => {
+      const log = [];
+      const limiter = {
+        async acquire({ write }) {
+          log.push(write ? "write" : "read");
+        },
+        async lockUser({ userId, signal }) {
+          log.push(`lock ${userId} ${signal === undefined ? "no-signal" : "signal"}`);
+          return () => log.push(`unlock after ${s.requests.length} request(s)`);
+        },
+      };
+      const c = clientFor(s, { limiter });
+      await c.setUserPublicMetadataKey("user_1", "prefs", { theme: "light" });
+      assert.deepEqual(log, ["lock user_1 no-signal", "read", "write", "unlock after 2 request(s)"]);
+      assert.deepEqual(await c.getUserPublicMetadata("user_1"), { prefs: { theme: "light" } });
+      log.length = 0;
+      await c.setUserPublicMetadataKey("user_1", "plan", "pro");
+      await c.mergeUserPublicMetadata("user_1", { a: 1 });
+      assert.deepEqual(log, ["write", "write"], "a scalar set and a merge are one request each: no lock");
+
+      const refusing = clientFor(s, { limiter: { acquire: async () => {}, lockUser: async () => { throw new Error("lock store down"); } } });
+      const before = s.requests.length;
+      assertClerkError(await rejection(refusing.setUserPublicMetadataKey("user_1", "prefs", { theme: "x" })), { code: "network_error", attempts: 0, message: /rate limiter failed: lock store down/ });
+      assert.equal(s.requests.length, before, "nothing sent when the lock fails");
+    });
+  });
 });
