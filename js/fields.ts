@@ -90,6 +90,8 @@ export function field<T extends object>(wasm: WasmClient, kind: MetadataKind): M
       runBatch(items, options, (item, callOptions) => wasm.merge(kind, item?.userId, item?.metadata, callOptions)),
     setKeysMany: (items, options) =>
       runBatch(items, options, (item, callOptions) => wasm.setKeys(kind, item?.userId, item?.entries, callOptions)),
+    replaceMany: (items, options) =>
+      runBatch(items, options, (item, callOptions) => wasm.replace(kind, item?.userId, item?.metadata, callOptions)),
     removeKeysMany: (items, options) =>
       runBatch(items, options, (item, callOptions) => wasm.removeKeys(kind, item?.userId, item?.keys, callOptions)),
   };

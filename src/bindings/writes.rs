@@ -246,7 +246,7 @@ impl Client {
                 .await
         }
         .await;
-        release_host(lock);
+        release_host(lock).await;
         outcome
     }
 
