@@ -13,7 +13,9 @@ import type {
   FilterApi,
   FunctionReference,
 } from "convex/server";
+import type * as clerkJobs from "../clerkJobs.js";
 import type * as examples from "../examples.js";
+import type * as scale from "../scale.js";
 import type * as users from "../users.js";
 import type * as utils_clerk from "../utils/clerk.js";
 
@@ -26,7 +28,9 @@ import type * as utils_clerk from "../utils/clerk.js";
  * ```
  */
 declare const fullApi: ApiFromModules<{
+  clerkJobs: typeof clerkJobs;
   examples: typeof examples;
+  scale: typeof scale;
   users: typeof users;
   "utils/clerk": typeof utils_clerk;
 }>;
