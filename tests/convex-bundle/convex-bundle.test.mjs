@@ -11,8 +11,9 @@
 //  2. The project is bundled the way `npx convex deploy` does, twice:
 //     - "esbuild … with Convex's options": this repo's esbuild with the options, plugins and
 //       entry-point rules of Convex 1.48's bundler (convex/dist/esm/bundler/{index,debugBundle,
-//       wasm,serverOnly}.js), restated below: platform "node" for "use node" files, "browser" for
-//       the default runtime, format esm, target esnext, conditions ["convex", "module"]. Always runs.
+//       wasm,serverOnly}.js), restated in convex-bundler.mjs: platform "node" for "use node" files,
+//       "browser" for the default runtime, format esm, target esnext, conditions ["convex",
+//       "module"]. Always runs.
 //     - "convex CLI": the real CLI from examples/convex/node_modules (Convex's own code and its
 //       pinned esbuild), `convex deploy --debug-bundle-path`, which writes exactly the modules a
 //       push would upload and stops. It runs offline: the deployment is a "self-hosted" URL on
@@ -26,14 +27,11 @@
 //     the output is linked into one IIFE by a second esbuild pass that changes nothing else.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createServer } from "node:http";
 import {
   cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   realpathSync,
   rmSync,
@@ -45,16 +43,24 @@ import path, { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import vm from "node:vm";
 import * as esbuild from "esbuild";
+import {
+  assertNoFileAccess,
+  bareContext,
+  bareImports,
+  bundledInputs,
+  bundleWithConvexCli,
+  bundleWithConvexOptions,
+  convexCliAvailable,
+  convexPackage,
+  convexVersion,
+  run,
+} from "./convex-bundler.mjs";
 import { runCalls } from "./run-actions.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "..", "..");
 const runner = join(here, "run-actions.mjs");
 const distEntry = join(repo, "dist", "index.mjs");
-const convexPackage = join(repo, "examples", "convex", "node_modules", "convex");
-const convexVersion = existsSync(join(convexPackage, "package.json"))
-  ? JSON.parse(readFileSync(join(convexPackage, "package.json"), "utf8")).version
-  : undefined;
 
 if (!existsSync(distEntry) || !existsSync(join(repo, "dist", "testing.mjs"))) {
   throw new Error("dist/ is missing: run `npm run build` (or `node scripts/build.mjs --skip-wasm`) first");
@@ -62,232 +68,22 @@ if (!existsSync(distEntry) || !existsSync(join(repo, "dist", "testing.mjs"))) {
 const { startLocalClerkServer, LOCAL_SECRET_KEY } = await import(pathToFileURL(join(repo, "dist", "testing.mjs")).href);
 
 // ---------------------------------------------------------------------------------------------
-// Convex 1.48's bundler, restated (convex/dist/esm/bundler/{index,debugBundle,wasm,serverOnly}.js)
-
-/** `convex-wasm`: a `.wasm` import becomes `new WebAssembly.Module(bytes)`. */
-const wasmPlugin = {
-  name: "convex-wasm",
-  setup(build) {
-    build.onResolve({ filter: /\.wasm$/ }, (args) => {
-      if (args.namespace === "wasm-stub") return { path: args.path, namespace: "wasm-binary" };
-      if (args.resolveDir === "") return undefined;
-      return {
-        path: path.isAbsolute(args.path) ? args.path : path.join(args.resolveDir, args.path),
-        namespace: "wasm-stub",
-      };
-    });
-    build.onLoad({ filter: /.*/, namespace: "wasm-stub" }, (args) => ({
-      contents: `import wasm from ${JSON.stringify(args.path)}
-          export default new WebAssembly.Module(wasm)`,
-    }));
-    build.onLoad({ filter: /.*/, namespace: "wasm-binary" }, (args) => ({
-      contents: readFileSync(args.path),
-      loader: "binary",
-    }));
-  },
-};
-
-/** `convex-server-only`: `import "server-only"` is stubbed. */
-const serverOnlyPlugin = {
-  name: "convex-server-only",
-  setup(build) {
-    build.onResolve({ filter: /^server-only$/ }, (args) => ({ path: args.path, namespace: "server-only-stub" }));
-    build.onLoad({ filter: /.*/, namespace: "server-only-stub" }, () => ({ contents: "", loader: "js" }));
-  },
-};
-
-/** `convex-async-hooks-shim`: the default runtime's async_hooks come from globals. */
-const asyncHooksShim = (platform) => ({
-  name: "convex-async-hooks-shim",
-  setup(build) {
-    if (platform !== "browser") return;
-    build.onResolve({ filter: /^(node:)?async_hooks$/ }, (args) => ({ path: args.path, namespace: "async-hooks-shim" }));
-    build.onLoad({ filter: /.*/, namespace: "async-hooks-shim" }, () => ({
-      contents: `export const AsyncLocalStorage = globalThis.AsyncLocalStorage;
-        export const AsyncResource = globalThis.AsyncResource;
-        export default { AsyncLocalStorage, AsyncResource };`,
-      loader: "js",
-    }));
-  },
-});
-
-/** Convex's `innerEsbuild` options, for `platform` "node" ("use node" files) or "browser" (the default runtime). */
-function convexEsbuildOptions({ entryPoints, platform, dir, chunksFolder, cwd }) {
-  return {
-    // The CLI runs in the project root; esbuild's working directory is that root.
-    absWorkingDir: cwd,
-    entryPoints,
-    bundle: true,
-    platform,
-    format: "esm",
-    target: "esnext",
-    jsx: "automatic",
-    outdir: "out",
-    outbase: dir,
-    conditions: ["convex", "module"],
-    plugins: [asyncHooksShim(platform), serverOnlyPlugin, wasmPlugin],
-    write: false,
-    sourcemap: true,
-    sourcesContent: false,
-    splitting: true,
-    chunkNames: path.join(chunksFolder, "[hash]"),
-    treeShaking: true,
-    minifySyntax: true,
-    minifyIdentifiers: true,
-    minifyWhitespace: false,
-    keepNames: true,
-    define: { "process.env.NODE_ENV": '"production"' },
-    metafile: true,
-    logLevel: "silent",
-  };
-}
-
-/** Convex's entry-point rules, reduced to what this fixture exercises. */
-function entryPointsByEnvironment(dir) {
-  const isolate = [];
-  const node = [];
-  const walk = (folder) => {
-    for (const entry of readdirSorted(folder)) {
-      const full = join(folder, entry.name);
-      const rel = path.relative(dir, full);
-      if (entry.isDirectory()) {
-        walk(full);
-        continue;
-      }
-      if (!/\.(js|mjs|cjs|ts|tsx|mts|cts|jsx)$/.test(rel)) continue;
-      if (rel.startsWith(`_generated${path.sep}`) || entry.name.startsWith(".")) continue;
-      if (entry.name === "schema.ts" || (entry.name.match(/\./g) ?? []).length > 1) continue;
-      const source = readFileSync(full, "utf8");
-      const useNode = source.split("\n").some((line) => /^\s*("|')use node("|');?\s*$/.test(line));
-      (useNode ? node : isolate).push(full);
-    }
-  };
-  walk(dir);
-  return { isolate, node };
-}
-
-function readdirSorted(folder) {
-  return readdirSync(folder, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
-}
-
-/** Output files as Convex uploads them: `{ path, source, environment }`, source maps dropped. */
-function toModules(result, environment, cwd) {
-  return result.outputFiles
-    .filter((file) => !file.path.endsWith(".map"))
-    .map((file) => ({
-      path: path.relative(join(cwd, "out"), file.path).split(path.sep).join("/"),
-      source: file.text,
-      environment,
-    }));
-}
-
-/** The files esbuild inlined, as absolute paths: from its metafile, else from its `// path` comments. */
-function bundledInputs(cwd, { metafile, modules }) {
-  const relative = metafile
-    ? Object.keys(metafile.inputs)
-    : modules.flatMap((m) => [...m.source.matchAll(/^\/\/ (\S+\.[cm]?[jt]sx?)$/gm)].map((x) => x[1]));
-  return [...new Set(relative.map((p) => path.resolve(cwd, p)))];
-}
+// The bundlers: Convex 1.48's esbuild options restated, and the real CLI (convex-bundler.mjs)
 
 const bundlers = [
   {
     name: `esbuild ${esbuild.version} with Convex's options`,
     available: () => true,
-    async bundle(cwd) {
-      const dir = join(cwd, "convex");
-      const { isolate, node } = entryPointsByEnvironment(dir);
-      const isolateResult = await esbuild.build(
-        convexEsbuildOptions({ entryPoints: isolate, platform: "browser", dir, chunksFolder: "_deps", cwd }),
-      );
-      const nodeResult = await esbuild.build(
-        convexEsbuildOptions({ entryPoints: node, platform: "node", dir, chunksFolder: path.join("_deps", "node"), cwd }),
-      );
-      for (const r of [isolateResult, nodeResult]) {
-        assert.deepEqual(r.errors, []);
-        assert.deepEqual(r.warnings, []);
-      }
-      return {
-        isolate: { modules: toModules(isolateResult, "isolate", cwd), metafile: isolateResult.metafile },
-        node: { modules: toModules(nodeResult, "node", cwd), metafile: nodeResult.metafile },
-      };
-    },
+    bundle: bundleWithConvexOptions,
   },
   {
     name: `convex ${convexVersion ?? "(not installed)"} CLI: convex deploy --debug-bundle-path`,
-    available: () => existsSync(join(convexPackage, "bin", "main.js")),
-    async bundle(cwd) {
-      // The real CLI, offline: `--debug-bundle-path` writes what a push would upload and stops
-      // before any request. A self-hosted deployment URL pointing at a tripwire server (which
-      // must see no request) keeps it from looking anything up; codegen and typecheck are off so
-      // the stand-in _generated/ stays as it is.
-      const tripwire = await startTripwire();
-      const home = mkdtempSync(join(tmpdir(), "convex-bundle-home-"));
-      const outDir = join(mkdtempSync(join(tmpdir(), "convex-bundle-debug-")), "bundle");
-      try {
-        const { code, stdout, stderr } = await run(
-          process.execPath,
-          [join(convexPackage, "bin", "main.js"), "deploy", "--debug-bundle-path", outDir, "--codegen", "disable", "--typecheck", "disable", "-y"],
-          {
-            cwd,
-            env: {
-              PATH: process.env.PATH ?? "",
-              HOME: home,
-              CONVEX_SELF_HOSTED_URL: tripwire.url,
-              CONVEX_SELF_HOSTED_ADMIN_KEY: "self-hosted|offline-bundle-check",
-              CONVEX_VERSION_API_ORIGIN: tripwire.url, // the version check (cloud deployments only)
-            },
-          },
-        );
-        assert.equal(code, 0, `convex deploy --debug-bundle-path failed\nstdout: ${stdout}\nstderr: ${stderr}`);
-        assert.deepEqual(tripwire.requests, [], "the CLI contacted the deployment");
-        const config = JSON.parse(readFileSync(join(outDir, "fullConfig.json"), "utf8"));
-        const modules = config.modules.map(({ path: p, source, environment }) => ({ path: p, source, environment }));
-        return {
-          cliOutput: `${stdout}${stderr}`,
-          isolate: { modules: modules.filter((m) => m.environment === "isolate") },
-          node: { modules: modules.filter((m) => m.environment === "node") },
-        };
-      } finally {
-        await tripwire.close();
-        rmSync(home, { recursive: true, force: true });
-        rmSync(dirname(outDir), { recursive: true, force: true });
-      }
-    },
+    available: convexCliAvailable,
+    // The real CLI, offline: `--debug-bundle-path` writes what a push would upload and stops
+    // before any request (see convexDeployOffline).
+    bundle: bundleWithConvexCli,
   },
 ];
-
-/** A server on 127.0.0.1 that answers 503 to everything and records what it was asked. */
-async function startTripwire() {
-  const requests = [];
-  const server = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
-    res.writeHead(503).end();
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    requests,
-    close: () => new Promise((resolve) => server.close(resolve)),
-  };
-}
-
-/** Runs a program; resolves with its exit code and output (killed after 120 s). */
-function run(command, args, { cwd, env, input }) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? signal, stdout, stderr });
-    });
-    child.stdin.end(input ?? "");
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // The scenario: every function of convex/utils/clerk.ts, then an unknown user.
@@ -430,44 +226,6 @@ async function runInFreshNode(modulePath, env) {
     throw new Error(`runner exited with ${code}\nstdout: ${stdout}\nstderr: ${stderr}`);
   }
   return { results: JSON.parse(line.slice("RESULTS ".length)), stderr };
-}
-
-/** Non-relative import specifiers left in a module's source (what would need node_modules). */
-function bareImports(source) {
-  const specifiers = [];
-  for (const m of source.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["']([^"']+)["']/g)) {
-    if (!m[1].startsWith("./") && !m[1].startsWith("../")) specifiers.push(m[1]);
-  }
-  return specifiers;
-}
-
-/** What would break in Convex: reading files next to the bundle, or Node-only module imports. */
-function assertNoFileAccess(source, what) {
-  assert.doesNotMatch(source, /\b__dirname\b/, `${what}: mentions __dirname`);
-  assert.doesNotMatch(source, /\b__filename\b/, `${what}: mentions __filename`);
-  assert.doesNotMatch(source, /require\s*\(\s*["'](node:)?fs(\/promises)?["']\s*\)/, `${what}: require("fs")`);
-  assert.doesNotMatch(source, /from\s*["'](node:)?fs(\/promises)?["']/, `${what}: imports fs`);
-  assert.doesNotMatch(source, /import\.meta\.url/, `${what}: resolves a file from import.meta.url`);
-  assert.doesNotMatch(source, /readFileSync|\.wasm["']/, `${what}: reads a .wasm file`);
-}
-
-/** The globals of the default-runtime check: web-standard APIs and process.env, nothing of Node's. */
-function bareContext(env) {
-  return vm.createContext({
-    fetch,
-    Headers,
-    Response,
-    AbortSignal,
-    setTimeout,
-    clearTimeout,
-    TextEncoder,
-    TextDecoder,
-    WebAssembly,
-    atob,
-    URL,
-    console,
-    process: { env: { ...env } },
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
