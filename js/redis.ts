@@ -75,7 +75,11 @@ export interface RedisLimiterOptions {
   onFallback?: ((error: Error) => void) | undefined;
 }
 
-/** The limiter: pass it as the client's `limiter` option. */
+/**
+ * The limiter: pass it as the client's `limiter` option. When the request's `signal` aborts,
+ * `acquire` and `lockUser` resolve with a function that does nothing (no slot, no lock held): the
+ * client has failed the call with `aborted` by then.
+ */
 export interface ClerkRedisLimiter extends ClerkRateLimiter {
   acquire(request: { userId: string; write: boolean; signal?: AbortSignal }): Promise<() => void>;
   lockUser(request: { userId: string; signal?: AbortSignal }): Promise<void | (() => void)>;

@@ -30,6 +30,14 @@ const SLOT_POLL_MS = 250;
 /** A user lock is held for one read and one patch: look again sooner. */
 const LOCK_POLL_MS = 50;
 
+/**
+ * What acquire and lockUser resolve with once the caller's signal has aborted. Not a rejection:
+ * the client listens to the same signal, fails the call with `aborted` itself, and then calls
+ * whatever the limiter resolves with (src/limiter.rs, release_when_granted); its `.then` there
+ * has no rejection handler, so a rejection would surface as an unhandled rejection (fatal in Node).
+ */
+const ABANDONED = (): void => {};
+
 const take = script(TAKE_SCRIPT);
 const release = script(RELEASE_SCRIPT);
 const unlock = script(UNLOCK_SCRIPT);
@@ -49,7 +57,7 @@ export class SharedLimiter {
 
   async acquire(request: { userId: string; write: boolean; signal?: AbortSignal | undefined }): Promise<() => void> {
     const { signal } = request;
-    signal?.throwIfAborted();
+    if (signal?.aborted) return ABANDONED;
     const keys = this.slotKeys(request.userId, request.write);
     const id = this.nextId();
     const args = [id, String(this.options.leaseMs), ...keys.flatMap((k) => [String(k.requests), String(k.windowMs)])];
@@ -64,18 +72,18 @@ export class SharedLimiter {
       this.fallingBack = false;
       if (wait === 0) {
         const freed = once(() => this.releaseRedis(keys, id));
+        if (!signal?.aborted) return freed;
         // Granted after the caller gave up: give the slot back at once.
-        if (signal?.aborted) freed();
-        signal?.throwIfAborted();
-        return freed;
+        freed();
+        return ABANDONED;
       }
-      await sleep(pollDelay(wait, SLOT_POLL_MS), signal);
+      if (!(await sleep(pollDelay(wait, SLOT_POLL_MS), signal))) return ABANDONED;
     }
   }
 
   async lockUser(request: { userId: string; signal?: AbortSignal | undefined }): Promise<void | (() => void)> {
     const { signal } = request;
-    signal?.throwIfAborted();
+    if (signal?.aborted) return ABANDONED;
     const key = `${this.tag()}:lock:${encodeURIComponent(request.userId)}`;
     const token = this.nextId();
     for (;;) {
@@ -91,11 +99,11 @@ export class SharedLimiter {
       this.fallingBack = false;
       if (answer === "OK") {
         const unlocked = once(() => void this.options.store.eval(unlock, [key], [token]).catch(() => {}));
-        if (signal?.aborted) unlocked();
-        signal?.throwIfAborted();
-        return unlocked;
+        if (!signal?.aborted) return unlocked;
+        unlocked();
+        return ABANDONED;
       }
-      await sleep(pollDelay(LOCK_POLL_MS, LOCK_POLL_MS), signal);
+      if (!(await sleep(pollDelay(LOCK_POLL_MS, LOCK_POLL_MS), signal))) return ABANDONED;
     }
   }
 
@@ -114,10 +122,10 @@ export class SharedLimiter {
   /** The in-memory fallback: the same slots, counted in this process. */
   private async acquireLocal(keys: readonly SlotKey[], id: string, signal: AbortSignal | undefined): Promise<() => void> {
     for (;;) {
-      signal?.throwIfAborted();
+      if (signal?.aborted) return ABANDONED;
       const wait = this.local.take(keys, id, Date.now(), this.options.leaseMs);
       if (wait === 0) return once(() => this.local.release(keys, id, Date.now()));
-      await sleep(pollDelay(wait, SLOT_POLL_MS), signal);
+      if (!(await sleep(pollDelay(wait, SLOT_POLL_MS), signal))) return ABANDONED;
     }
   }
 
@@ -162,17 +170,17 @@ function once(fn: () => void): () => void {
   };
 }
 
-/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
+/** Resolves with true after `ms`, or with false as soon as `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(false);
     const onAbort = () => {
       clearTimeout(timer);
-      reject(signal?.reason);
+      resolve(false);
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener("abort", onAbort);
-      resolve();
+      resolve(true);
     }, ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });

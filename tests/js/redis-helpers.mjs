@@ -78,6 +78,7 @@ export async function startRedis({ password } = {}) {
       return child.pid;
     },
     stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
       process.kill(child.pid, "SIGCONT"); // a paused server cannot handle SIGTERM
       await exit("SIGTERM");
     },
