@@ -52,8 +52,8 @@ if (memoryCallsArg !== undefined && !(Number.isInteger(memoryCallsArg) && memory
   process.exit(2);
 }
 const CFG = QUICK
-  ? { pacedSeconds: 3, pacedPerSecond: 8, seqWarmup: 100, seqCalls: 400, block: 25, tpConc: 256, tpWarmup: 256, tpRounds: 1, tpCalls: 1024, coldRuns: 2, memCalls: 1_000, memBaselineCalls: 1_000, memWarmup: 200, memEvery: 500, memConc: 32, profile: false, anatomy: false, packEachDep: false }
-  : { pacedSeconds: 40, pacedPerSecond: 8, seqWarmup: 500, seqCalls: 5_000, block: 50, tpConc: 256, tpWarmup: 2_048, tpRounds: 4, tpCalls: 4_096, coldRuns: 10, memCalls: 100_000, memBaselineCalls: 20_000, memWarmup: 5_000, memEvery: 10_000, memConc: 32, profile: true, anatomy: true, packEachDep: true };
+  ? { pacedSeconds: 3, pacedPerSecond: 8, seqWarmup: 100, seqCalls: 400, redisCalls: 400, block: 25, tpConc: 256, tpWarmup: 256, tpRounds: 1, tpCalls: 1024, coldRuns: 2, memCalls: 1_000, memBaselineCalls: 1_000, memWarmup: 200, memEvery: 500, memConc: 32, profile: false, anatomy: false, packEachDep: false }
+  : { pacedSeconds: 40, pacedPerSecond: 8, seqWarmup: 500, seqCalls: 5_000, redisCalls: 2_000, block: 50, tpConc: 256, tpWarmup: 2_048, tpRounds: 4, tpCalls: 4_096, coldRuns: 10, memCalls: 100_000, memBaselineCalls: 20_000, memWarmup: 5_000, memEvery: 10_000, memConc: 32, profile: true, anatomy: true, packEachDep: true };
 const intArg = (flag, max) => {
   const i = argv.indexOf(flag);
   if (i === -1) return undefined;
@@ -143,6 +143,7 @@ const { startServer, seedUsers, GET_USER } = await import("./lib/server.mjs");
 const { makeContestants, NAMES } = await import("./lib/contestants.mjs");
 const { median, percentileSorted, sorted, rotate, fmt, met } = await import("./lib/stats.mjs");
 const { measureSizes } = await import("./lib/size.mjs");
+const { hasRedisServer, startRedisServer, makeRedisContestants, REDIS_NAMES } = await import("./lib/redis.mjs");
 const { sections, dataText, codeByCrate } = await import("./lib/wasm-anatomy.mjs");
 
 const seedPath = join(tmp, "users.json");
@@ -372,6 +373,24 @@ if (!SAVED) try {
     });
   }
 
+  // 1c. The Redis limiter against the built-in one (needs redis-server; scripts/setup.sh installs it).
+  if (hasRedisServer()) {
+    await withServer(async (server) => {
+      const redis = await startRedisServer();
+      try {
+        const c = await makeRedisContestants({ root: ROOT, indexPath: build.indexPath, url: server.url, secretKey: server.secretKey, redisUrl: redis.url });
+        log(`redis limiter: ${CFG.redisCalls} calls × 2 contestants, GET and merge`);
+        R.redisGet = await sequential(c.get, { warmup: CFG.seqWarmup, calls: CFG.redisCalls, block: CFG.block });
+        R.redisMerge = await sequential(c.merge, { warmup: CFG.seqWarmup, calls: CFG.redisCalls, block: CFG.block });
+        await c.close();
+      } finally {
+        await redis.stop();
+      }
+    });
+  } else {
+    log("redis limiter: skipped (no redis-server)");
+  }
+
   await withServer(async (server) => {
     const c = await makeContestants({ root: ROOT, indexPath: build.indexPath, url: server.url, secretKey: server.secretKey });
     log(`throughput GET: ${CFG.tpRounds} rounds × ${CFG.tpCalls} calls, ${CFG.tpConc} in flight`);
@@ -579,6 +598,23 @@ L.push(
 );
 pacedTable("GET public metadata", R.usersGet);
 pacedTable("Merge public metadata", R.usersMerge);
+
+L.push(`## 1c. Shared rate limiter on Redis (sequential, ${fmt.int(CFG.redisCalls ?? 0)} calls each, rounds of ${CFG.block})`, "");
+if (R.redisGet && R.redisMerge) {
+  L.push(
+    "The same client calls with the built-in limiter and with `createRedisLimiter` (clerk-metadata-wasm/redis) on a local redis-server, interleaved. Both are given limits the run never reaches, so the figures are each limiter's own cost per call (Redis: one script round trip to take the slot before the request; the release is sent without waiting), never a wait.",
+    "",
+  );
+  head("Operation", "Contestant", "median", "p99", "median / built-in", "client CPU / call");
+  for (const [op, res] of [["GET", R.redisGet], ["merge", R.redisMerge]]) {
+    for (const k of ["builtin", "redis"]) {
+      row(op, REDIS_NAMES[k], fmt.us(res[k].median), fmt.us(res[k].p99), fmt.ratio(res[k].median / res.builtin.median), `${res[k].cpuUsPerCall.toFixed(0)} µs`);
+    }
+  }
+} else {
+  L.push("Not run: redis-server is not installed (bash scripts/setup.sh installs it).");
+}
+L.push("");
 
 L.push(`## 2. Throughput, GET, ${CFG.tpConc} calls in flight (${CFG.tpRounds} rounds × ${fmt.int(CFG.tpCalls)} calls, median of rounds)`, "");
 head("Contestant", "calls/s", "range over rounds", "vs plain fetch", "client CPU / call", "target / met?");

@@ -46,6 +46,16 @@ fi
 
 install_node_deps
 
+# The clerk-metadata-wasm/redis tests run against a real redis-server (tests/js/redis-*.test.mjs).
+if ! command -v redis-server >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing Debian's redis-server for the clerk-metadata-wasm/redis tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
+  else
+    say "redis-server is missing: the redis tests will fail until it is installed (apt-get install redis-server)"
+  fi
+fi
+
 if [ "${CLERK_WASM_BROWSER_TESTS:-}" = 1 ] && ! command -v chromedriver >/dev/null; then
   say "installing Debian's chromium and chromium-driver for the headless browser tests"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
