@@ -18,7 +18,7 @@ const API_VERSIONS: ReadonlySet<string> = new Set(["2021-02-05", "2024-10-01", "
 /** Request bodies above this are answered 413 and not buffered (protects the test process). */
 const MAX_BODY_BYTES = 1024 * 1024;
 const USER_PATH = /^\/v1\/users\/([^/]+)$/;
-const LIST_PATH = /^\/v1\/users\/?$/;
+const LIST_PATH = /^\/v1\/users$/;
 const METADATA_PATH = /^\/v1\/users\/([^/]+)\/metadata$/;
 
 /** What a route decided; turned into bytes by `sendReply`. */
