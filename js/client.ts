@@ -416,7 +416,7 @@ export interface PublicMetadataFunctions {
   clearUserPublicMetadata(userId: string, options?: CallOptions): Promise<void>;
 }
 
-/** Options of the many-user operations (`mergeMany`, `setKeysMany`, `removeKeysMany`). */
+/** Options of the many-user operations (`mergeMany`, `setKeysMany`, `replaceMany`, `removeKeysMany`). */
 export interface BatchOptions {
   /** Users worked on at once (default 8). Every request still goes through the rate limiter. */
   concurrency?: number;
@@ -453,6 +453,8 @@ export interface MetadataFieldClient<T extends object = { [key: string]: unknown
   mergeMany(items: readonly { userId: string; metadata: MetadataMerge<T> }[], options?: BatchOptions): Promise<BatchItemResult[]>;
   /** Sets keys exactly (as `setKeys`) for many users. */
   setKeysMany(items: readonly { userId: string; entries: Partial<T> }[], options?: BatchOptions): Promise<BatchItemResult[]>;
+  /** Replaces the metadata of many users (as `replace`). */
+  replaceMany(items: readonly { userId: string; metadata: T }[], options?: BatchOptions): Promise<BatchItemResult[]>;
   /** Removes keys from many users. */
   removeKeysMany(
     items: readonly { userId: string; keys: readonly MetadataKey<T>[] }[],

@@ -112,6 +112,8 @@ export function field<T extends object>(
       runBatch(items, options, (item, callOptions) => done(wasm.merge(kind, item?.userId, item?.metadata, callOptions))),
     setKeysMany: (items, options) =>
       runBatch(items, options, (item, callOptions) => done(wasm.setKeys(kind, item?.userId, item?.entries, callOptions))),
+    replaceMany: (items, options) =>
+      runBatch(items, options, (item, callOptions) => done(wasm.replace(kind, item?.userId, item?.metadata, callOptions))),
     removeKeysMany: (items, options) =>
       runBatch(items, options, (item, callOptions) => done(wasm.removeKeys(kind, item?.userId, item?.keys, callOptions))),
   };

@@ -67,7 +67,7 @@ impl Limiter {
     }
 
     /// The answer for `slot` is in (or the request failed): it frees a window from now.
-    pub fn release(&self, slot: Slot) {
+    pub async fn release(&self, slot: Slot) {
         match (self, slot) {
             (Limiter::Local { state, waiting }, Slot::Local(ticket)) => {
                 {
@@ -77,7 +77,7 @@ impl Limiter {
                 }
                 wake_all(waiting);
             }
-            (Limiter::Host(_), Slot::Host(release)) => release_host(release),
+            (Limiter::Host(_), Slot::Host(release)) => release_host(release).await,
             _ => {}
         }
     }
@@ -199,10 +199,17 @@ async fn ask_host(
     Ok(release.dyn_into::<Function>().ok())
 }
 
-/// Calls a host's release function; what it throws is ignored (the slot frees by its lease).
-pub fn release_host(release: Option<Function>) {
-    if let Some(release) = release {
-        let _ = release.call0(&JsValue::UNDEFINED);
+/// Calls a host's release function and waits for the promise it may return: in hosts that drop
+/// what is still pending when a function returns (Convex actions, serverless), a release left
+/// running could be lost. What it throws or rejects with is ignored (the slot frees by its lease).
+pub async fn release_host(release: Option<Function>) {
+    let Some(release) = release else {
+        return;
+    };
+    if let Ok(answer) = release.call0(&JsValue::UNDEFINED) {
+        if answer.is_object() {
+            let _ = JsFuture::from(Promise::resolve(&answer)).await;
+        }
     }
 }
 

@@ -118,7 +118,7 @@ impl Transport {
             let remaining = deadline_at - now();
             if remaining <= 0.0 {
                 // Nothing is sent past the deadline (so nothing of unknown outcome either).
-                self.limiter.release(slot);
+                self.limiter.release(slot).await;
                 return Err(with_attempts(call.past_deadline("the next request"), attempts).into());
             }
             attempts += 1;
@@ -130,7 +130,7 @@ impl Transport {
                 signal,
             )
             .await;
-            self.limiter.release(slot);
+            self.limiter.release(slot).await;
             let (error, unknown_since) = match outcome {
                 Ok(response) if response.is_success() => {
                     return Ok(HttpResponse {

@@ -255,7 +255,7 @@ impl Client {
                 .await
         }
         .await;
-        release_host(lock);
+        release_host(lock).await;
         outcome
     }
 

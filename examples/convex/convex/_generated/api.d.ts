@@ -38,3 +38,8 @@ export declare const internal: FilterApi<
   typeof fullApi,
   FunctionReference<any, "internal">
 >;
+
+export declare const components: {
+  clerkRateLimiter: import("@convex-dev/rate-limiter/_generated/component.js").ComponentApi<"clerkRateLimiter">;
+  clerkWorkpool: import("@convex-dev/workpool/_generated/component.js").ComponentApi<"clerkWorkpool">;
+};

@@ -1,0 +1,107 @@
+/**
+ * Clerk's rate limits on `@convex-dev/rate-limiter`, shared by every action of a deployment.
+ *
+ * The component's limiters are token buckets, which remember a level, not each request. Clerk
+ * (and the local test server) count requests in a sliding window, and a bucket of rate r and
+ * capacity c can let c + r requests into one window. So a window of N requests becomes a bucket
+ * of 90 % of N per window with a burst of 5 % (at least 1): at most 95 % of N in any window, and
+ * the rest is room for requests that arrive up to about half a second apart from when they were
+ * sent (a whole second for a user's 10 writes). Clerk's own 429s are still retried.
+ */
+import { RateLimiter } from "@convex-dev/rate-limiter";
+import type { RateLimitConfig } from "@convex-dev/rate-limiter";
+
+import type { ClerkRateLimiter, RateLimitWindow } from "../index.js";
+import type { ClerkActionCtx } from "../convex.js";
+
+
+
+
+export interface SharedLimits {
+  userWrites: RateLimitWindow;
+  /** Undefined: Clerk's, chosen by the secret key at each request (1000 for sk_live_, else 100). */
+  instance: RateLimitWindow | undefined;
+  /** How long an exact set may hold its user before the hold lapses on its own. */
+  lockLeaseMs: number;
+}
+
+const USER_WRITES = "clerkUserWrites";
+const INSTANCE = "clerkInstance";
+const USER_LOCK = "clerkUserLock";
+/** How often a held user lock is asked for again. */
+const LOCK_POLL_MS = 200;
+
+/** Clerk's per-user write limit (FACTS: 10 writes / 10 s) and instance limits by key kind. */
+export const CLERK_USER_WRITES: RateLimitWindow = { requests: 10, windowMs: 10_000 };
+const CLERK_INSTANCE_LIVE: RateLimitWindow = { requests: 1000, windowMs: 10_000 };
+const CLERK_INSTANCE_TEST: RateLimitWindow = { requests: 100, windowMs: 10_000 };
+
+/** The token bucket that keeps a sliding window of `window` (see the module comment). */
+export function bucketFor(window: RateLimitWindow, name: string): RateLimitConfig {
+  const { requests, windowMs } = window;
+  if (!Number.isInteger(requests) || requests < 2 || !Number.isFinite(windowMs) || windowMs <= 0) {
+    throw new TypeError(`limits.${name} must be { requests: an integer ≥ 2, windowMs: a positive number }`);
+  }
+  const capacity = Math.max(1, Math.floor(requests * 0.05));
+  const rate = Math.max(1, Math.min(Math.floor(requests * 0.9), requests - capacity));
+  return { kind: "token bucket", rate, period: windowMs, capacity };
+}
+
+function instanceWindow(limits: SharedLimits, secretKey: () => string | undefined): { key: string; window: RateLimitWindow } {
+  if (limits.instance !== undefined) return { key: "configured", window: limits.instance };
+  // Only the kind of key is used, never the key: it must not reach the rate limiter's tables.
+  const live = secretKey()?.trim().startsWith("sk_live_") === true;
+  return live ? { key: "live", window: CLERK_INSTANCE_LIVE } : { key: "test", window: CLERK_INSTANCE_TEST };
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", stop);
+      resolve();
+    }, ms);
+    const stop = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", stop, { once: true });
+  });
+}
+
+/**
+ * A `ClerkRateLimiter` for one action's `ctx`. A write first reserves its user's write slot, then
+ * an instance slot, and is sent when the second comes: the instance slot is never reserved
+ * before the request can go, so the instance window holds exactly.
+ */
+export function convexLimiter(
+  component: ConstructorParameters<typeof RateLimiter>[0],
+  ctx: ClerkActionCtx,
+  limits: SharedLimits,
+  secretKey: () => string | undefined,
+): ClerkRateLimiter {
+  const limiter = new RateLimiter(component);
+  const userBucket = bucketFor(limits.userWrites, "userWrites");
+  const lockBucket: RateLimitConfig = { kind: "token bucket", rate: 1, period: limits.lockLeaseMs, capacity: 1 };
+  const reserve = async (name: string, key: string, config: RateLimitConfig, signal: AbortSignal | undefined) => {
+    const { ok, retryAfter } = await limiter.limit(ctx, name, { key, config, reserve: true });
+    if (!ok) throw new Error(`the ${name} limit refused a reservation`);
+    if (retryAfter !== undefined && retryAfter > 0) await sleep(retryAfter, signal);
+  };
+  return {
+    async acquire({ userId, write, signal }) {
+      if (write) await reserve(USER_WRITES, userId, userBucket, signal);
+      const instance = instanceWindow(limits, secretKey);
+      await reserve(INSTANCE, instance.key, bucketFor(instance.window, "instance"), signal);
+    },
+    async lockUser({ userId, signal }) {
+      // A bucket of one token refilled once per lease: taking it holds the user, resetting it
+      // lets go, and a holder that died lets go when the token refills.
+      for (;;) {
+        const { ok, retryAfter } = await limiter.limit(ctx, USER_LOCK, { key: userId, config: lockBucket });
+        if (ok) return () => limiter.reset(ctx, USER_LOCK, { key: userId });
+        await sleep(Math.min(retryAfter ?? LOCK_POLL_MS, LOCK_POLL_MS), signal);
+      }
+    },
+  };
+}
