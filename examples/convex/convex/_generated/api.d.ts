@@ -13,7 +13,10 @@ import type {
   FilterApi,
   FunctionReference,
 } from "convex/server";
+import type * as clerkMirror from "../clerkMirror.js";
 import type * as examples from "../examples.js";
+import type * as http from "../http.js";
+import type * as permissions from "../permissions.js";
 import type * as users from "../users.js";
 import type * as utils_clerk from "../utils/clerk.js";
 
@@ -26,7 +29,10 @@ import type * as utils_clerk from "../utils/clerk.js";
  * ```
  */
 declare const fullApi: ApiFromModules<{
+  clerkMirror: typeof clerkMirror;
   examples: typeof examples;
+  http: typeof http;
+  permissions: typeof permissions;
   users: typeof users;
   "utils/clerk": typeof utils_clerk;
 }>;
