@@ -22,7 +22,6 @@ import type {
   RegisteredQuery,
 } from "convex/server";
 import { v } from "convex/values";
-import type { GenericId } from "convex/values";
 import { createClerkMetadataClient } from "./index.js";
 import type { ClerkMetadataClient, ClerkMetadataClientOptions, ClerkRateLimiter, ClerkUserObject, MetadataKey, MetadataOf, RateLimitWindow } from "./index.js";
 import { CLERK_USER_WRITES, convexLimiter } from "./convex/limiter.js";
@@ -31,7 +30,7 @@ import { Jobs } from "./convex/jobs.js";
 import { BACKFILLS, applyDeletion, applyState, firstDelivery, hasKey, mirrorTables, readField, readKey, rowOf, stateOf, vUserState } from "./convex/mirror.js";
 import type { UserState } from "./convex/mirror.js";
 import { handleWebhook } from "./convex/webhook.js";
-import { fetchPage, listSettings } from "./convex/backfill.js";
+import { applyPage, backfillFinished, backfillRow, fetchPage, listSettings } from "./convex/backfill.js";
 
 /** `components.<name>` of `@convex-dev/rate-limiter`, as registered in convex.config.ts. */
 export type RateLimiterComponent = ConstructorParameters<typeof RateLimiter>[0];
@@ -480,31 +479,11 @@ export class ClerkUserMirror {
       }),
       applyPage: internalMutationGeneric({
         args: { backfillId: v.string(), cursor: v.union(v.string(), v.null()), states: v.array(vUserState), next: v.union(v.string(), v.null()) },
-        handler: async (ctx, { backfillId, cursor, states, next }) => {
-          const row = await backfillRow(ctx.db, backfillId);
-          // A page run again (a retried action whose mutation already committed) is applied once.
-          if (row.status !== "running" || row.cursor !== cursor || (cursor === null && row.pages > 0)) return;
-          let applied = 0;
-          for (const state of states) if (await applyState(ctx.db, state)) applied += 1;
-          await ctx.db.patch(row._id, {
-            cursor: next,
-            pages: row.pages + 1,
-            users: row.users + states.length,
-            applied: row.applied + applied,
-            ...(next === null ? { status: "done" as const, finishedAt: Date.now() } : {}),
-          });
-          if (next !== null) await this.enqueuePage(ctx, backfillId, next, row.pageSize);
-        },
+        handler: (ctx, page) => applyPage(ctx.db, page, (next, pageSize) => this.enqueuePage(ctx, page.backfillId, next, pageSize)),
       }),
       backfillFinished: internalMutationGeneric({
         args: vOnCompleteArgs(v.object({ backfillId: v.string() })),
-        handler: async (ctx, { context, result }) => {
-          if (result.kind === "success") return;
-          const row = await backfillRow(ctx.db, context.backfillId);
-          if (row.status !== "running") return;
-          const error = result.kind === "failed" ? result.error : "a page was canceled";
-          await ctx.db.patch(row._id, { status: "failed", finishedAt: Date.now(), error });
-        },
+        handler: (ctx, { context, result }) => backfillFinished(ctx.db, context.backfillId, result),
       }),
     } as unknown as ClerkMirrorFunctions;
   }
@@ -516,17 +495,4 @@ export class ClerkUserMirror {
     const refs = this.options.functions();
     await this.pool.enqueueAction(ctx, refs.backfillPage, { backfillId, cursor, pageSize }, { retry: true, onComplete: refs.backfillFinished, context: { backfillId } });
   }
-}
-
-interface BackfillRow extends ClerkBackfillProgress {
-  _id: GenericId<typeof BACKFILLS>;
-  cursor: string | null;
-  pageSize: number;
-}
-
-async function backfillRow(db: ClerkReaderCtx["db"], backfillId: string): Promise<BackfillRow> {
-  const id = db.normalizeId(BACKFILLS, backfillId);
-  const row = id === null ? null : ((await db.get(id)) as BackfillRow | null);
-  if (row === null) throw new Error(`no Clerk mirror backfill ${JSON.stringify(backfillId)}`);
-  return row;
 }

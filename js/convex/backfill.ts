@@ -11,8 +11,12 @@
  * the users, records progress, and enqueues the next page only if the backfill's cursor is still
  * the one the action read from, so a page run twice is applied once and never forks the chain.
  */
-import type { ClerkActionCtx } from "../convex.js";
+import type { GenericDatabaseReader, GenericDatabaseWriter, GenericDataModel } from "convex/server";
+import type { GenericId } from "convex/values";
+import type { ClerkActionCtx, ClerkBackfillProgress } from "../convex.js";
 import type { ClerkRateLimiter, ClerkUserObject } from "../index.js";
+import { BACKFILLS, applyState } from "./mirror.js";
+import type { UserState } from "./mirror.js";
 
 const API_VERSION = "2026-05-12";
 const DEFAULT_API_URL = "https://api.clerk.com";
@@ -104,4 +108,51 @@ export function listSettings(
     fetch: options.fetch ?? ((input, init) => fetch(input, init)),
     timeoutMs: 15_000,
   };
+}
+
+interface BackfillRow extends ClerkBackfillProgress {
+  _id: GenericId<typeof BACKFILLS>;
+  cursor: string | null;
+  pageSize: number;
+}
+
+export async function backfillRow(db: GenericDatabaseReader<GenericDataModel>, backfillId: string): Promise<BackfillRow> {
+  const id = db.normalizeId(BACKFILLS, backfillId);
+  const row = id === null ? null : ((await db.get(id)) as BackfillRow | null);
+  if (row === null) throw new Error(`no Clerk mirror backfill ${JSON.stringify(backfillId)}`);
+  return row;
+}
+
+/** One page read: its users applied under the ordering rule, progress recorded, the next page enqueued. */
+export async function applyPage(
+  db: GenericDatabaseWriter<GenericDataModel>,
+  page: { backfillId: string; cursor: string | null; states: UserState[]; next: string | null },
+  enqueue: (next: string, pageSize: number) => Promise<void>,
+): Promise<void> {
+  const row = await backfillRow(db, page.backfillId);
+  // A page run again (a retried action whose mutation already committed) is applied once.
+  if (row.status !== "running" || row.cursor !== page.cursor || (page.cursor === null && row.pages > 0)) return;
+  let applied = 0;
+  for (const state of page.states) if (await applyState(db, state)) applied += 1;
+  await db.patch(row._id as never, {
+    cursor: page.next,
+    pages: row.pages + 1,
+    users: row.users + page.states.length,
+    applied: row.applied + applied,
+    ...(page.next === null ? { status: "done" as const, finishedAt: Date.now() } : {}),
+  });
+  if (page.next !== null) await enqueue(page.next, row.pageSize);
+}
+
+/** The workpool's word on a page: one that failed for good (after its retries) fails the backfill. */
+export async function backfillFinished(
+  db: GenericDatabaseWriter<GenericDataModel>,
+  backfillId: string,
+  result: { kind: string; error?: string },
+): Promise<void> {
+  if (result.kind === "success") return;
+  const row = await backfillRow(db, backfillId);
+  if (row.status !== "running") return;
+  const error = result.kind === "failed" ? (result.error ?? "the page failed") : "a page was canceled";
+  await db.patch(row._id as never, { status: "failed", finishedAt: Date.now(), error });
 }
