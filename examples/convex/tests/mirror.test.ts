@@ -4,6 +4,7 @@
 // app's http router through convex-test's t.fetch (convex-test serves HTTP in-process, not on a port).
 import { describe, expect, test } from "vitest";
 import { newWebhookSecret, signWebhook } from "clerk-metadata-wasm/testing";
+import { getUserPrivateMetadata, getUserPublicMetadata } from "clerk-metadata-wasm/convex";
 import { api } from "../convex/_generated/api";
 import { WEBHOOK_PATH, deliverTo, newConvex, useClerkWithWebhooks } from "./mirror-setup";
 import type { TestConvex } from "./mirror-setup";
@@ -206,5 +207,33 @@ describe("read-your-writes and permissions inside a transaction", () => {
   test("readers: bad user ids are refused with a clear error", async () => {
     const t = newConvex();
     await expect(perms(t, "")).rejects.toThrow(/userId must be a non-empty string/);
+  });
+  test("private metadata is not mirrored unless opted in: its reader says how to opt in", async () => {
+    const t = newConvex();
+    clerk.server.webhooks.configure({ secret: clerk.secret, send: deliverTo(t) });
+    await clerk.client().private.merge("user_ann", { stripeCustomerId: "cus_1" });
+    await clerk.server.webhooks.settle();
+    expect(await t.run((ctx) => getUserPublicMetadata(ctx, "user_ann"))).toEqual({ role: "customer" });
+    await expect(t.run((ctx) => getUserPrivateMetadata(ctx, "user_ann"))).rejects.toThrow(/opt in with ClerkUserMirror's mirrorPrivateMetadata/);
+    expect(await t.run((ctx) => getUserPrivateMetadata(ctx, "user_nobody"))).toBeNull();
+    expect(JSON.stringify(await mirrorRows(t))).not.toContain("cus_1");
+  });
+});
+
+describe("svix-id retention", () => {
+  test("each delivery prunes at most 16 ids older than the retention (7 days), and keeps recent ones", async () => {
+    const t = newConvex();
+    const day = 24 * 3600_000;
+    await t.run(async (ctx) => {
+      for (let i = 0; i < 20; i++) await ctx.db.insert("clerkMirrorWebhookEvents", { svixId: `msg_old_${i}`, receivedAt: Date.now() - 8 * day });
+      await ctx.db.insert("clerkMirrorWebhookEvents", { svixId: "msg_recent", receivedAt: Date.now() - 6 * day });
+    });
+    clerk.server.webhooks.configure({ secret: clerk.secret, send: deliverTo(t) });
+    await clerk.client().mergeUserPublicMetadata("user_bob", { verified: true });
+    await clerk.server.webhooks.settle();
+    const ids = (await t.run((ctx) => ctx.db.query("clerkMirrorWebhookEvents").collect())).map((e) => e.svixId);
+    expect(ids.filter((id) => id.startsWith("msg_old_"))).toHaveLength(4);
+    expect(ids).toContain("msg_recent");
+    expect(ids).toContain(clerk.server.webhooks.deliveries[0]!.id);
   });
 });
