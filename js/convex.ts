@@ -140,6 +140,14 @@ export const clerkMetadataTables = {
     .index("by_job_status", ["jobId", "status"]),
 };
 
+/**
+ * The app's ctx as the job engine sees it: only the job tables, which the app's schema declares
+ * (its data model is a subtype TypeScript cannot relate to the generic one by itself).
+ */
+function asGeneric<Ctx>(ctx: Ctx): Ctx extends GenericMutationCtx<infer _> ? GenericMutationCtx<GenericDataModel> : GenericQueryCtx<GenericDataModel> {
+  return ctx as never;
+}
+
 /** Clerk metadata for a Convex deployment: shared rate limits, clients and bulk jobs. */
 export class ClerkConvex {
   private readonly options: ClerkConvexOptions;
@@ -182,23 +190,23 @@ export class ClerkConvex {
    * Starts a bulk job (in a mutation): `change` applied to each of `userIds` (at most 4000 per
    * call; add more with {@link addToJob}). Returns the job's id for {@link jobProgress}.
    */
-  startJob(ctx: GenericMutationCtx<GenericDataModel>, job: { change: ClerkJobChange; userIds: readonly string[]; batchSize?: number }): Promise<string> {
-    return this.engine().start(ctx, job.change, job.userIds, job.batchSize);
+  startJob<DataModel extends GenericDataModel>(ctx: GenericMutationCtx<DataModel>, job: { change: ClerkJobChange; userIds: readonly string[]; batchSize?: number }): Promise<string> {
+    return this.engine().start(asGeneric(ctx), job.change, job.userIds, job.batchSize);
   }
 
   /** Adds users to a job that is not canceled (at most 4000 per call). */
-  addToJob(ctx: GenericMutationCtx<GenericDataModel>, jobId: string, userIds: readonly string[]): Promise<void> {
-    return this.engine().add(ctx, jobId, userIds);
+  addToJob<DataModel extends GenericDataModel>(ctx: GenericMutationCtx<DataModel>, jobId: string, userIds: readonly string[]): Promise<void> {
+    return this.engine().add(asGeneric(ctx), jobId, userIds);
   }
 
   /** Cancels a job: batches not yet started do nothing, items left stay `pending`. */
-  cancelJob(ctx: GenericMutationCtx<GenericDataModel>, jobId: string): Promise<void> {
-    return this.engine().cancel(ctx, jobId);
+  cancelJob<DataModel extends GenericDataModel>(ctx: GenericMutationCtx<DataModel>, jobId: string): Promise<void> {
+    return this.engine().cancel(asGeneric(ctx), jobId);
   }
 
   /** A job's progress, for a query (reactive like any Convex read). */
-  jobProgress(ctx: GenericQueryCtx<GenericDataModel>, jobId: string): Promise<ClerkJobProgress> {
-    return this.engine().progress(ctx, jobId);
+  jobProgress<DataModel extends GenericDataModel>(ctx: GenericQueryCtx<DataModel>, jobId: string): Promise<ClerkJobProgress> {
+    return this.engine().progress(asGeneric(ctx), jobId);
   }
 
   /** The internal functions a job runs on: export all four from the module `options.jobs` names. */

@@ -44,7 +44,11 @@ export function bucketFor(window: RateLimitWindow, name: string): RateLimitConfi
   }
   const capacity = Math.max(1, Math.floor(requests * 0.05));
   const rate = Math.max(1, Math.min(Math.floor(requests * 0.9), requests - capacity));
-  return { kind: "token bucket", rate, period: windowMs, capacity };
+  // Every slot is a mutation of the bucket's document; past ~50 a second, concurrent actions
+  // would keep conflicting on one document, so busy windows are split over shards (each a bucket
+  // of its share: the window's bound is the same sum).
+  const shards = requests >= 500 ? Math.min(10, capacity) : 1;
+  return { kind: "token bucket", rate, period: windowMs, capacity, shards };
 }
 
 function instanceWindow(limits: SharedLimits, secretKey: () => string | undefined): { key: string; window: RateLimitWindow } {

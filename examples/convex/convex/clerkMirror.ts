@@ -1,19 +1,7 @@
-// The mirror of Clerk users (clerk-metadata-wasm/convex): its internal functions (exported here,
-// as `functions` names them), and a ClerkConvex whose clients feed it (read-your-writes).
-import { ClerkConvex, ClerkUserMirror } from "clerk-metadata-wasm/convex";
-import { components, internal } from "./_generated/api";
+// The mirror of Clerk users (clerk-metadata-wasm/convex): its five internal functions, exported
+// here as `functions: () => internal.clerkMirror` names them. The mirror is made in clerkJobs.ts,
+// beside the ClerkConvex whose clients feed it.
+import { mirror } from "./clerkJobs";
 
-export const mirror = new ClerkUserMirror({
-  functions: () => internal.clerkMirror,
-  workpool: components.clerkWorkpool,
-  // The backfill's list requests share the deployment's instance limit with every action.
-  limiter: (ctx) => clerk.limiter(ctx),
-});
-
-export const clerk = new ClerkConvex({
-  rateLimiter: components.clerkRateLimiter,
-  workpool: components.clerkWorkpool,
-  mirror,
-});
-
+export { mirror };
 export const { receive, applyUser, backfillPage, applyPage, backfillFinished } = mirror.functions();

@@ -9,7 +9,7 @@ import {
   hasUserPublicMetadataKey,
   getMirroredUser,
 } from "clerk-metadata-wasm/convex";
-import { clerk, mirror } from "./clerkMirror";
+import { clerk, mirror } from "./clerkJobs";
 
 export const checkUserPermissions = query({
   args: { userId: v.string(), requiredPermission: v.string() },

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, beforeEach } from "vitest";
 import { LOCAL_SECRET_KEY, startLocalClerkServer } from "clerk-metadata-wasm/testing";
-import type { LocalClerkServer, LocalUserSeed } from "clerk-metadata-wasm/testing";
+import type { LocalClerkServer, LocalClerkServerOptions, LocalUserSeed } from "clerk-metadata-wasm/testing";
 
 /** Every module of convex/ (the .d.ts augmentation aside), keyed as convex-test expects. */
 export const modules = import.meta.glob(["../convex/**/*.*s", "!../convex/**/*.d.ts"]);
@@ -13,12 +13,15 @@ export const modules = import.meta.glob(["../convex/**/*.*s", "!../convex/**/*.d
  * Starts the server before the file's tests and points the package at it through the same
  * environment variables a deployment sets; each test starts from `users` with no recorded requests.
  */
-export function useLocalClerk(users: Record<string, LocalUserSeed>): { readonly server: LocalClerkServer } {
+export function useLocalClerk(
+  users: Record<string, LocalUserSeed>,
+  options: Omit<LocalClerkServerOptions, "users"> = {},
+): { readonly server: LocalClerkServer } {
   const handle: { server?: LocalClerkServer } = {};
   const saved = { key: process.env.CLERK_SECRET_KEY, url: process.env.CLERK_API_URL };
 
   beforeAll(async () => {
-    handle.server = await startLocalClerkServer({ users });
+    handle.server = await startLocalClerkServer({ ...options, users });
     process.env.CLERK_SECRET_KEY = LOCAL_SECRET_KEY;
     process.env.CLERK_API_URL = handle.server.url;
   });
