@@ -342,6 +342,32 @@ export interface ClerkMetadataClientOptions {
   onWait?: ((wait: ClerkMetadataWait) => void) | undefined;
   /** A limiter shared with other processes, used instead of the built-in one (see {@link ClerkRateLimiter}). */
   limiter?: ClerkRateLimiter | undefined;
+  /**
+   * Called with Clerk's answer (the user object, as `GET /v1/users/{id}` returns it) after each
+   * successful write of this client, and awaited before the write's promise resolves: a copy of
+   * the user kept elsewhere (a database mirror, a cache) is fresh when the caller goes on. A
+   * write that sends nothing (`removeKeys(id, [])`, `setKeys(id, {})`) calls it not at all.
+   * If it throws (or its promise rejects), the write's promise rejects with that same value,
+   * unchanged: the write itself was applied by Clerk and is not undone or sent again. In the
+   * many-user operations that item is reported as an error (code `unknown` unless the value is
+   * a `ClerkMetadataError`).
+   */
+  onUserWritten?: ((user: ClerkUserObject) => void | Promise<void>) | undefined;
+}
+
+/**
+ * A Clerk user object as the Backend API returns it (the members this package relies on; the
+ * rest are there too). `updated_at` (Unix ms) orders the states of one user.
+ */
+export interface ClerkUserObject {
+  object: "user";
+  id: string;
+  public_metadata: { [key: string]: unknown };
+  private_metadata: { [key: string]: unknown };
+  unsafe_metadata: { [key: string]: unknown };
+  created_at: number;
+  updated_at: number;
+  [key: string]: unknown;
 }
 
 /** Per-call options. */
@@ -459,10 +485,12 @@ function env(name: string): string | undefined {
 export function createClerkMetadataClient(options?: ClerkMetadataClientOptions): ClerkMetadataClient {
   const environment = { secretKey: env("CLERK_SECRET_KEY"), apiUrl: env("CLERK_API_URL") };
   const wasm = newWasmClient(options, environment, ClerkMetadataError);
+  // Checked to be a function (or absent) by the wasm client; given, writes resolve with the user.
+  const onUserWritten = options?.onUserWritten ?? undefined;
   const fields = {
-    public: field<MetadataOf<UserPublicMetadata>>(wasm, "public"),
-    private: field<MetadataOf<UserPrivateMetadata>>(wasm, "private"),
-    unsafe: field<MetadataOf<UserUnsafeMetadata>>(wasm, "unsafe"),
+    public: field<MetadataOf<UserPublicMetadata>>(wasm, "public", onUserWritten),
+    private: field<MetadataOf<UserPrivateMetadata>>(wasm, "private", onUserWritten),
+    unsafe: field<MetadataOf<UserUnsafeMetadata>>(wasm, "unsafe", onUserWritten),
   };
   const pub = fields.public;
   return {

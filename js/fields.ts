@@ -9,6 +9,8 @@ import {
   type BatchItemResult,
   type BatchOptions,
   type CallOptions,
+  type ClerkMetadataClientOptions,
+  type ClerkUserObject,
   type MetadataFieldClient,
   type MetadataKind,
 } from "./client.js";
@@ -73,26 +75,46 @@ async function runBatch<T extends { userId: string }>(
   return results;
 }
 
-export function field<T extends object>(wasm: WasmClient, kind: MetadataKind): MetadataFieldClient<T> {
+/**
+ * A write's promise as the caller sees it. With `onUserWritten`, the wasm client resolves a
+ * write with Clerk's user object (undefined when nothing was sent), which is handed to it and
+ * awaited; what it throws rejects the write's promise as is.
+ */
+function afterWrite(
+  onUserWritten: ClerkMetadataClientOptions["onUserWritten"],
+): (written: Promise<unknown>) => Promise<void> {
+  if (onUserWritten === undefined) return (written) => written as Promise<void>;
+  return async (written) => {
+    const user = await written;
+    if (user !== undefined) await onUserWritten(user as ClerkUserObject);
+  };
+}
+
+export function field<T extends object>(
+  wasm: WasmClient,
+  kind: MetadataKind,
+  onUserWritten?: ClerkMetadataClientOptions["onUserWritten"],
+): MetadataFieldClient<T> {
   // The wasm methods never throw: every failure, bad options included, rejects with a
   // ClerkMetadataError (the class is handed to the wasm client, which builds them).
+  const done = afterWrite(onUserWritten);
   return {
     get: (userId, options) => wasm.get(kind, userId, options),
     getKey: (userId, key, options) => wasm.getKey(kind, userId, key, options),
     hasKey: (userId, key, options) => wasm.hasKey(kind, userId, key, options),
-    replace: (userId, metadata, options) => wasm.replace(kind, userId, metadata, options),
-    merge: (userId, metadata, options) => wasm.merge(kind, userId, metadata, options),
-    removeKeys: (userId, keys, options) => wasm.removeKeys(kind, userId, keys, options),
-    setKey: (userId, key, value, options) => wasm.setKey(kind, userId, key, value, options),
-    setKeys: (userId, entries, options) => wasm.setKeys(kind, userId, entries, options),
-    clear: (userId, options) => wasm.clear(kind, userId, options),
+    replace: (userId, metadata, options) => done(wasm.replace(kind, userId, metadata, options)),
+    merge: (userId, metadata, options) => done(wasm.merge(kind, userId, metadata, options)),
+    removeKeys: (userId, keys, options) => done(wasm.removeKeys(kind, userId, keys, options)),
+    setKey: (userId, key, value, options) => done(wasm.setKey(kind, userId, key, value, options)),
+    setKeys: (userId, entries, options) => done(wasm.setKeys(kind, userId, entries, options)),
+    clear: (userId, options) => done(wasm.clear(kind, userId, options)),
     mergeMany: (items, options) =>
-      runBatch(items, options, (item, callOptions) => wasm.merge(kind, item?.userId, item?.metadata, callOptions)),
+      runBatch(items, options, (item, callOptions) => done(wasm.merge(kind, item?.userId, item?.metadata, callOptions))),
     setKeysMany: (items, options) =>
-      runBatch(items, options, (item, callOptions) => wasm.setKeys(kind, item?.userId, item?.entries, callOptions)),
+      runBatch(items, options, (item, callOptions) => done(wasm.setKeys(kind, item?.userId, item?.entries, callOptions))),
     replaceMany: (items, options) =>
-      runBatch(items, options, (item, callOptions) => wasm.replace(kind, item?.userId, item?.metadata, callOptions)),
+      runBatch(items, options, (item, callOptions) => done(wasm.replace(kind, item?.userId, item?.metadata, callOptions))),
     removeKeysMany: (items, options) =>
-      runBatch(items, options, (item, callOptions) => wasm.removeKeys(kind, item?.userId, item?.keys, callOptions)),
+      runBatch(items, options, (item, callOptions) => done(wasm.removeKeys(kind, item?.userId, item?.keys, callOptions))),
   };
 }

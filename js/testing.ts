@@ -20,7 +20,8 @@ import type { Socket } from "node:net";
 import { FaultQueue, FaultTimers, produceFault } from "./testing/faults.js";
 import { createLimits } from "./testing/limits.js";
 import { ClerkRoutes, corsHeaders, internalErrorReply, preflight, readBody, recordRequest, sendReply } from "./testing/routes.js";
-import { UserStore } from "./testing/store.js";
+import { UserStore, userBody } from "./testing/store.js";
+import { Webhooks, newWebhookSecret as newSecret, signWebhook as sign } from "./testing/webhooks.js";
 // The package's own entry, kept external by the build (./index.mjs or ./index.cjs beside this
 // bundle), so useLocalClerk configures the same copy of the package the user's tests import.
 import { configureDefaults } from "./index.js";
@@ -31,6 +32,20 @@ import type { ClerkMetadataClientOptions } from "./index.js";
  * shape of a real development key so client-side key validation passes, but is obviously fake.
  */
 export const LOCAL_SECRET_KEY = "sk_test_local_clerk_metadata_wasm_000000000000";
+
+/**
+ * The Standard Webhooks (Svix) signature header value, `v1,<base64 HMAC-SHA256>`, of a message
+ * `id`, its `svix-timestamp` (Unix seconds) and its exact body, under a `whsec_` secret: for tests
+ * that craft their own deliveries. Throws a TypeError for a malformed secret (never quoting it).
+ */
+export function signWebhook(secret: string, id: string, timestampSeconds: number, body: string): string {
+  return sign(secret, id, timestampSeconds, body);
+}
+
+/** A fresh random signing secret, `whsec_<base64 of 24 bytes>`, as Clerk's dashboard shows one. */
+export function newWebhookSecret(): string {
+  return newSecret();
+}
 
 /** Any JSON value, as stored in Clerk metadata. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -72,6 +87,65 @@ export interface LocalClerkServerOptions {
   cors?: boolean;
   /** Clock (ms) for the rate limiters, timestamps and `RecordedRequest.at`; default `Date.now`. */
   now?: () => number;
+  /**
+   * Send Clerk's signed webhooks (`user.created`, `user.updated`, `user.deleted`) for every change
+   * the server makes after it starts (API writes, `createUser`, `deleteUser`; not the seed users
+   * nor `reset`). Off by default; `server.webhooks.configure(…)` sets it later.
+   */
+  webhooks?: LocalWebhookOptions;
+}
+
+/** Where and how the local server sends webhooks. */
+export interface LocalWebhookOptions {
+  /** The signing secret, `whsec_<base64>` (Clerk's dashboard shows it; see {@link newWebhookSecret}). */
+  secret: string;
+  /** The endpoint to POST to (the global `fetch` is used). Give this or `send`. */
+  url?: string;
+  /**
+   * Delivers one signed request instead of `fetch(url)`, e.g. convex-test's
+   * `(req) => t.fetch("/clerk-users-webhook", { method: "POST", headers: req.headers, body: req.body })`.
+   */
+  send?: (request: Request) => Promise<Response>;
+  /** Queue deliveries instead of sending them (send them with `webhooks.send` or `webhooks.flush`); default false. */
+  hold?: boolean;
+}
+
+/** One webhook message: the event of one change, and every attempt to deliver it. */
+export interface LocalWebhookDelivery {
+  /** The Svix message id (`svix-id`), the same on every attempt. */
+  readonly id: string;
+  readonly type: "user.created" | "user.updated" | "user.deleted";
+  readonly userId: string;
+  /** The exact body that is signed and sent: `{ data, object: "event", type, timestamp, instance_id }`. */
+  readonly body: string;
+  /** Each attempt: when, and the status answered (0 while waiting, -1 when the request failed). */
+  readonly attempts: { at: number; status: number }[];
+}
+
+/** How one attempt is made differently from Svix's normal delivery (to test the receiver's refusals). */
+export interface LocalWebhookSendOptions {
+  /** Sign with this secret instead (a wrong signature). */
+  secret?: string;
+  /** Shift the `svix-timestamp` by this many ms (e.g. `-10 * 60_000` for a stale one). */
+  timestampOffsetMs?: number;
+}
+
+/** The server's webhook outbox (see {@link LocalClerkServerOptions.webhooks}). */
+export interface LocalWebhooks {
+  /** Every event since the start (or `reset`), in the order of the changes; the same array throughout. */
+  readonly deliveries: LocalWebhookDelivery[];
+  /** Set, replace or (with `null`) turn off the destination. Throws a TypeError for a malformed secret or URL. */
+  configure(options: LocalWebhookOptions | null): void;
+  /** Hold new deliveries (`true`) or send them at once again (`false`; what is held stays queued). */
+  hold(on: boolean): void;
+  /** The deliveries never attempted yet, in the order of the changes. */
+  pending(): LocalWebhookDelivery[];
+  /** Make one attempt (again: same `svix-id`, fresh timestamp and signature); resolves with the status, -1 on a network error. */
+  send(delivery: LocalWebhookDelivery, options?: LocalWebhookSendOptions): Promise<number>;
+  /** Send every pending delivery one after another, oldest first or newest first; resolves with their statuses. */
+  flush(order?: "oldest-first" | "newest-first"): Promise<number[]>;
+  /** Resolves once every attempt under way has been answered. */
+  settle(): Promise<void>;
 }
 
 /** One request as the server received it, kept so tests can assert what a client sent. */
@@ -193,6 +267,8 @@ export interface LocalClerkServer {
     | undefined;
   /** Remove a user (later requests for it get 404). No-op for an unknown id. */
   deleteUser(id: string): void;
+  /** Clerk's webhooks for the changes the server makes (off until configured). */
+  readonly webhooks: LocalWebhooks;
   /**
    * Queue a fault rule; rules are consumed in insertion order, the first matching rule wins.
    * Throws a RangeError for `times` < 1 and for timings or statuses a fault cannot have.
@@ -297,7 +373,16 @@ export async function startLocalClerkServer(options: LocalClerkServerOptions = {
   const limits = createLimits(options.userWriteLimit ?? { requests: 10, windowMs: 10_000 }, options.instanceLimit || false);
   const users = new UserStore(now);
   const applied: AppliedWrite[] = [];
-  const routes = new ClerkRoutes({ users, limits, secretKey, maxMetadataBytes: options.maxMetadataBytes ?? 8192, applied });
+  const outbox = new Webhooks(now);
+  outbox.configure(options.webhooks);
+  const changed = (type: "user.created" | "user.updated", id: string): void => {
+    const user = users.get(id);
+    if (user) outbox.emit(type, JSON.parse(userBody(user)) as Record<string, unknown>);
+  };
+  const routes = new ClerkRoutes({
+    users, limits, secretKey, maxMetadataBytes: options.maxMetadataBytes ?? 8192, applied,
+    changed: (user) => changed("user.updated", user.id),
+  });
   const faults = new FaultQueue();
   const timers = new FaultTimers();
   const requests: RecordedRequest[] = [];
@@ -314,9 +399,30 @@ export async function startLocalClerkServer(options: LocalClerkServerOptions = {
     secretKey,
     requests,
     applied,
-    createUser: (id, seed) => users.create(id, seed),
+    createUser(id, seed) {
+      const existed = users.get(id) !== undefined;
+      users.create(id, seed);
+      changed(existed ? "user.updated" : "user.created", id);
+    },
     getUser: (id) => users.snapshot(id),
-    deleteUser: (id) => users.delete(id),
+    deleteUser(id) {
+      if (users.delete(id)) outbox.emit("user.deleted", { id, object: "user", deleted: true });
+    },
+    webhooks: {
+      deliveries: outbox.deliveries,
+      configure: (webhookOptions) => outbox.configure(webhookOptions),
+      hold: (on) => outbox.hold(on),
+      pending: () => outbox.pending(),
+      send: (delivery, sendOptions) => outbox.send(delivery, sendOptions),
+      async flush(order = "oldest-first") {
+        const queue = outbox.pending();
+        if (order === "newest-first") queue.reverse();
+        const statuses: number[] = [];
+        for (const delivery of queue) statuses.push(await outbox.send(delivery));
+        return statuses;
+      },
+      settle: () => outbox.settle(),
+    },
     injectFault: (rule) => faults.add(rule),
     clearFaults: () => faults.clear(),
     clearRequests() {
@@ -326,6 +432,7 @@ export async function startLocalClerkServer(options: LocalClerkServerOptions = {
       users.clear();
       requests.length = 0;
       applied.length = 0;
+      outbox.clear();
       faults.clear();
       limits.clear();
       users.seed(seeds);

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { randomBytes } from "node:crypto";
 import type { AppliedWrite, JsonObject, RecordedRequest } from "../testing.js";
 import type { ServerLimits } from "./limits.js";
+import { listUsers } from "./list.js";
 import {
   IGNORED_USER_PARAMS, METADATA_FIELDS, STORED_USER_PARAMS, byteLength, cloneJson, isJsonObject, mergePatch, userBody,
 } from "./store.js";
@@ -17,6 +18,7 @@ const API_VERSIONS: ReadonlySet<string> = new Set(["2021-02-05", "2024-10-01", "
 /** Request bodies above this are answered 413 and not buffered (protects the test process). */
 const MAX_BODY_BYTES = 1024 * 1024;
 const USER_PATH = /^\/v1\/users\/([^/]+)$/;
+const LIST_PATH = /^\/v1\/users$/;
 const METADATA_PATH = /^\/v1\/users\/([^/]+)\/metadata$/;
 
 /** What a route decided; turned into bytes by `sendReply`. */
@@ -212,6 +214,8 @@ export interface RouterParts {
   maxMetadataBytes: number;
   /** Every committed write is appended here. */
   applied: AppliedWrite[];
+  /** Told of every committed write, with the user after it (for `user.updated` webhooks). */
+  changed: (user: StoredUser) => void;
 }
 
 /** Clerk's three user routes over one store, with its limits. */
@@ -263,6 +267,7 @@ export class ClerkRoutes {
     const refused = this.gate(rec, t);
     if (refused) return refused;
     const { method, path } = rec;
+    if (LIST_PATH.test(path)) return this.list(rec);
     const meta = METADATA_PATH.exec(path);
     const plain = meta ? null : USER_PATH.exec(path);
     const rawId = meta?.[1] ?? plain?.[1];
@@ -290,6 +295,21 @@ export class ClerkRoutes {
     const write: Write = { user, body: body.object, rec, t };
     if (meta) return this.writeMetadata(write, method === "PUT" ? "replace" : "merge");
     return this.updateUser(write);
+  }
+
+  /** `GET /v1/users`: a page of users, a JSON array (see list.ts). */
+  private list(rec: RecordedRequest): Reply {
+    if (rec.method !== "GET") {
+      return errorReply(
+        405,
+        [{ message: "Method not allowed", long_message: `${rec.method} is not allowed on ${rec.path}`, code: "method_not_allowed" }],
+        { allow: "GET" },
+      );
+    }
+    const { users } = this.parts;
+    const result = listUsers(users.all(), rec.query, (id) => users.position(id));
+    if ("errors" in result) return errorReply(422, result.errors);
+    return { status: 200, body: `[${result.page.map(userBody).join(",")}]` };
   }
 
   /** The write's body as a JSON object, or Clerk's refusal (413, 400, 422). */
@@ -320,8 +340,10 @@ export class ClerkRoutes {
 
   private commit({ user, body, rec, t }: Write): Reply {
     this.parts.limits.userWrites?.hit(user.id, t);
-    user.updatedAt = t;
+    // Strictly increasing per user, so two states of one user never share an updated_at.
+    user.updatedAt = Math.max(t, user.updatedAt + 1);
     this.parts.applied.push({ method: rec.method, path: rec.path, at: t, body });
+    this.parts.changed(user);
     return { status: 200, body: userBody(user) };
   }
 

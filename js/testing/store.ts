@@ -91,6 +91,8 @@ function validateSeedField(id: string, field: MetadataField, v: unknown): JsonOb
 /** Users by id. Timestamps come from the server's clock (`options.now`). */
 export class UserStore {
   private readonly users = new Map<string, StoredUser>();
+  /** Deleted users' places in the created_at ordering: a cursor naming one still works. */
+  private readonly gone = new Map<string, { id: string; createdAt: number }>();
   private readonly now: () => number;
   constructor(now: () => number) {
     this.now = now;
@@ -100,6 +102,8 @@ export class UserStore {
   create(id: string, seed: LocalUserSeed = {}): void {
     if (typeof id !== "string" || id.length === 0) throw new TypeError("createUser: id must be a non-empty string");
     const t = this.now();
+    const before = this.users.get(id);
+    this.gone.delete(id);
     this.users.set(id, {
       id,
       metadata: {
@@ -109,8 +113,20 @@ export class UserStore {
       },
       profile: { external_id: null, first_name: null, last_name: null, locale: null, username: null },
       createdAt: t,
-      updatedAt: t,
+      // A replaced user's updated_at still moves forward (states of one user are ordered by it).
+      updatedAt: before ? Math.max(t, before.updatedAt + 1) : t,
     });
+  }
+
+  /** Every user, in no particular order (the stored objects). */
+  all(): StoredUser[] {
+    return [...this.users.values()];
+  }
+
+  /** Where a user (or a deleted one) sits in the created_at ordering, for list cursors. */
+  position(id: string): { id: string; createdAt: number } | undefined {
+    const u = this.users.get(id);
+    return u ? { id, createdAt: u.createdAt } : this.gone.get(id);
   }
 
   /** The stored user itself (routes mutate it on commit). */
@@ -134,12 +150,18 @@ export class UserStore {
     for (const [id, seed] of Object.entries(seeds ?? {})) this.create(id, seed);
   }
 
-  delete(id: string): void {
+  /** Removes the user; true when there was one. */
+  delete(id: string): boolean {
+    const u = this.users.get(id);
+    if (!u) return false;
+    this.gone.set(id, { id, createdAt: u.createdAt });
     this.users.delete(id);
+    return true;
   }
 
   clear(): void {
     this.users.clear();
+    this.gone.clear();
   }
 }
 

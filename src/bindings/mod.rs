@@ -54,6 +54,8 @@ struct Client {
     lanes: Lanes,
     /// The host's `ClerkMetadataError`, of which every failure is an instance.
     error_class: Function,
+    /// Writes resolve with Clerk's user object (for the host's `onUserWritten`).
+    return_user: bool,
 }
 
 impl Client {
@@ -180,6 +182,7 @@ impl WasmClient {
                 flights: RefCell::new(HashMap::new()),
                 lanes: Lanes::new(write_settle_ms),
                 error_class: error_class.clone(),
+                return_user: host.return_user,
             }),
         })
     }

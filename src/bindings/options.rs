@@ -22,6 +22,9 @@ pub struct HostOptions {
     pub fetch: Option<Function>,
     pub limiter: Option<Object>,
     pub on_wait: Option<Function>,
+    /// `onUserWritten` was given: writes resolve with Clerk's user object, which the host hands
+    /// to it (js/fields.ts), instead of `undefined`.
+    pub return_user: bool,
 }
 
 /// Nested option objects go no deeper than `rateLimit.userWrites.requests`.
@@ -52,6 +55,7 @@ fn read_options(options: &JsValue) -> Result<HostOptions, Error> {
             fetch: None,
             limiter: None,
             on_wait: None,
+            return_user: false,
         });
     }
     if !options.is_object() || options.is_function() {
@@ -63,6 +67,7 @@ fn read_options(options: &JsValue) -> Result<HostOptions, Error> {
     let plain = snapshot(options, "options", 0)?;
     let fetch = function(&plain, "fetch")?;
     let on_wait = function(&plain, "onWait")?;
+    let return_user = function(&plain, "onUserWritten")?.is_some();
     let limiter = match Reflect::get(&plain, &"limiter".into()).unwrap_or_default() {
         value if value.is_undefined() || value.is_null() => None,
         value if Reflect::get(&value, &"acquire".into()).is_ok_and(|a| a.is_function()) => {
@@ -87,6 +92,7 @@ fn read_options(options: &JsValue) -> Result<HostOptions, Error> {
         fetch,
         limiter,
         on_wait,
+        return_user,
     })
 }
 

@@ -145,11 +145,17 @@ impl Lanes {
     }
 }
 
+/// What a successful write resolves with: Clerk's user object when the host asked for it
+/// (`onUserWritten`), else nothing.
+type Written = Option<String>;
+
 /// Hands the lane on (when the turn is dropped), with the settle time if the write's outcome is
 /// unknown.
-fn finish_write(mut turn: Turn, outcome: Result<(), Failed>) -> Result<JsValue, Error> {
+fn finish_write(mut turn: Turn, outcome: Result<Written, Failed>) -> Result<JsValue, Error> {
     match outcome {
-        Ok(()) => Ok(JsValue::UNDEFINED),
+        Ok(None) => Ok(JsValue::UNDEFINED),
+        // Already checked to be a JSON user object (`response::user_fields`).
+        Ok(Some(user)) => super::reads::parse(&user),
         Err(failed) => {
             turn.unknown_since = failed.unknown_since;
             Err(failed.error)
@@ -178,27 +184,30 @@ impl Client {
     }
 
     /// Sends a write and checks Clerk answered with a user, so a proxy's HTML 200 is not
-    /// mistaken for success. A success refreshes the cached user from Clerk's answer; a
-    /// failure forgets it.
+    /// mistaken for success. A success refreshes the cached user from Clerk's answer (and keeps
+    /// its body when the host wants the user); a failure forgets it.
     async fn write(
         &self,
         plan: &RequestPlan,
         kind: MetadataKind,
         call: &Call,
-    ) -> Result<(), Failed> {
+    ) -> Result<Written, Failed> {
         let stamp = self.cache.borrow_mut().begin_write(&plan.user_id);
         let outcome = match self.config() {
             Ok(config) => self.transport.execute(config, plan, call).await,
             Err(error) => Err(error.into()),
         }
-        .and_then(|answer| response::user_fields(&answer, kind).map_err(Failed::from));
+        .and_then(|answer| {
+            let fields = response::user_fields(&answer, kind).map_err(Failed::from)?;
+            Ok((fields, self.return_user.then_some(answer.body)))
+        });
         let mut cache = self.cache.borrow_mut();
         let done = cache.write_completed(&plan.user_id);
         let result = match outcome {
-            Ok(fields) => {
+            Ok((fields, user)) => {
                 let at = clock_if(cache.is_enabled());
                 cache.store(&plan.user_id, done, fields, at);
-                Ok(())
+                Ok(user)
             }
             Err(failed) => {
                 cache.invalidate(&plan.user_id);
@@ -229,7 +238,7 @@ impl Client {
         kind: MetadataKind,
         entries: &Map,
         call: &Call,
-    ) -> Result<(), Failed> {
+    ) -> Result<Written, Failed> {
         if !entries.values().any(merge::needs_current_value) {
             return self.patch_exactly(user_id, kind, entries, None, call).await;
         }
@@ -257,7 +266,7 @@ impl Client {
         entries: &Map,
         current: Option<Map>,
         call: &Call,
-    ) -> Result<(), Failed> {
+    ) -> Result<Written, Failed> {
         let patch = merge::exact_set_patch(current.as_ref(), entries, "value")?;
         let dropped = patch_nulls(&patch);
         let plan = plan::metadata_write(

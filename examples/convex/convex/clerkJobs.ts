@@ -1,10 +1,19 @@
 // One ClerkConvex for the deployment: every action's requests share Clerk's limits through the
 // rate limiter component, and bulk jobs run on the workpool. Its four job functions must be
-// exported from the module `jobs` names (this one).
-import { ClerkConvex } from "clerk-metadata-wasm/convex";
+// exported from the module `jobs` names (this one). Its clients also keep the mirror of Clerk
+// users fresh (read-your-writes); the mirror's own functions are exported from clerkMirror.ts.
+import { ClerkConvex, ClerkUserMirror } from "clerk-metadata-wasm/convex";
 import { components, internal } from "./_generated/api";
 
+export const mirror = new ClerkUserMirror({
+  functions: () => internal.clerkMirror,
+  workpool: components.clerkWorkpool,
+  // The backfill's list requests share the deployment's instance limit with every action.
+  limiter: (ctx) => clerk.limiter(ctx),
+});
+
 export const clerk = new ClerkConvex({
+  mirror,
   rateLimiter: components.clerkRateLimiter,
   workpool: components.clerkWorkpool,
   jobs: () => internal.clerkJobs,

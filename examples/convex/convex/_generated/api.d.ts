@@ -14,7 +14,10 @@ import type {
   FunctionReference,
 } from "convex/server";
 import type * as clerkJobs from "../clerkJobs.js";
+import type * as clerkMirror from "../clerkMirror.js";
 import type * as examples from "../examples.js";
+import type * as http from "../http.js";
+import type * as permissions from "../permissions.js";
 import type * as scale from "../scale.js";
 import type * as users from "../users.js";
 import type * as utils_clerk from "../utils/clerk.js";
@@ -29,7 +32,10 @@ import type * as utils_clerk from "../utils/clerk.js";
  */
 declare const fullApi: ApiFromModules<{
   clerkJobs: typeof clerkJobs;
+  clerkMirror: typeof clerkMirror;
   examples: typeof examples;
+  http: typeof http;
+  permissions: typeof permissions;
   scale: typeof scale;
   users: typeof users;
   "utils/clerk": typeof utils_clerk;
