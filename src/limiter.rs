@@ -19,7 +19,7 @@ use crate::core::error::{Error, ErrorKind};
 use crate::core::limiter::{Acquire, RateLimiter, Ticket};
 use crate::exchange::aborted;
 use crate::transport::notify_wait;
-use crate::wait::{clock_if, now, settled, sleep, wake_all, when_resolved, Waited};
+use crate::wait::{clock_if, now, settled, sleep, wake_all, when_settled, Waited};
 
 /// What a request asks the limiter for.
 pub struct SlotRequest<'a> {
@@ -220,7 +220,7 @@ fn release_when_granted(pending: &Promise, error: Error) -> Error {
             let _ = release.call0(&JsValue::UNDEFINED);
         }
     });
-    when_resolved(pending, &release);
+    when_settled(pending, &release);
     error
 }
 

@@ -129,11 +129,13 @@ pub async fn settled(promise: &Promise, signal: Option<&AbortSignal>, until: f64
     }
 }
 
-/// Calls `callback` with `promise`'s value once it resolves (`promise.then(callback)`).
-pub fn when_resolved(promise: &Promise, callback: &JsValue) {
+/// Calls `callback` with `promise`'s value or rejection reason once it settles
+/// (`promise.then(callback, callback)`): a rejection is handled, never left for the host to
+/// report as unhandled (Node ends the process on one).
+pub fn when_settled(promise: &Promise, callback: &JsValue) {
     let then = Reflect::get(promise, &"then".into()).and_then(JsCast::dyn_into::<Function>);
     if let Ok(then) = then {
-        let _ = then.call1(promise, callback);
+        let _ = then.call2(promise, callback, callback);
     }
 }
 

@@ -21,7 +21,7 @@ use crate::core::{merge, response, validate, Error, ErrorKind, Map, MetadataKind
 use crate::exchange::aborted;
 use crate::limiter::{lock_user, release_host};
 use crate::transport::Failed;
-use crate::wait::{clock_if, deferred, now, settled, sleep, when_resolved, Waited};
+use crate::wait::{clock_if, deferred, now, settled, sleep, when_settled, Waited};
 
 /// Lanes kept at most before idle ones are dropped.
 const MAX_IDLE_LANES: usize = 1024;
@@ -133,7 +133,7 @@ impl Lanes {
         }
         match &turn.before {
             // Given up while queued: the next writer still waits for the ones before this one.
-            Some(before) => when_resolved(before, &turn.pass_on),
+            Some(before) => when_settled(before, &turn.pass_on),
             None => {
                 let _ = turn.pass_on.call0(&JsValue::UNDEFINED);
             }

@@ -273,4 +273,28 @@ describe("a host limiter (the `limiter` option) stands in for the built-in one",
       assert.equal(s.requests.length, before, "nothing sent when the lock fails");
     });
   });
+
+  test("a host limiter that rejects after the call was aborted leaves no unhandled rejection", async () => {
+    await withServer({ users: { user_1: {} }, userWriteLimit: false }, async (s) => {
+      const unhandled = [];
+      const onUnhandled = (reason) => unhandled.push(reason);
+      process.on("unhandledRejection", onUnhandled);
+      try {
+        const limiter = {
+          acquire: ({ signal }) =>
+            new Promise((_, reject) => signal.addEventListener("abort", () => setTimeout(() => reject(signal.reason), 5), { once: true })),
+        };
+        const controller = new AbortController();
+        const pending = clientFor(s, { limiter }).getUserPublicMetadata("user_1", { signal: controller.signal });
+        setTimeout(() => controller.abort(), 10);
+        assertClerkError(await rejection(pending), { code: "aborted" });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.deepEqual(unhandled, []);
+        assert.equal(s.requests.length, 0);
+      } finally {
+        process.off("unhandledRejection", onUnhandled);
+      }
+    });
+  });
 });
+
