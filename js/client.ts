@@ -82,7 +82,8 @@ export type MetadataOperation =
   | "setKeys"
   | "getKey"
   | "hasKey"
-  | "clear";
+  | "clear"
+  | "listUsers";
 
 /** Codes set by this package itself (`unknown`: a batch item failed with something not ours). */
 export type ClerkMetadataOwnErrorCode =
@@ -469,6 +470,12 @@ export interface ClerkMetadataClient extends PublicMetadataFunctions {
   readonly public: MetadataFieldClient<MetadataOf<UserPublicMetadata>>;
   readonly private: MetadataFieldClient<MetadataOf<UserPrivateMetadata>>;
   readonly unsafe: MetadataFieldClient<MetadataOf<UserUnsafeMetadata>>;
+  /**
+   * One page of Clerk's user list (`GET /v1/users`), oldest first: up to `limit` users (1 to 500,
+   * default 100) created after the user `startingAfter`, Clerk's user objects as sent. The page
+   * after this one starts after its last user; a page shorter than `limit` is the last.
+   */
+  listUsers(page?: { limit?: number; startingAfter?: string }, options?: CallOptions): Promise<ClerkUserObject[]>;
 }
 
 /** Reads an environment variable where there is a `process.env` (Node, Bun, Deno, Convex). */
@@ -505,6 +512,7 @@ export function createClerkMetadataClient(options?: ClerkMetadataClientOptions):
     getUserPublicMetadataKey: (userId, key, callOptions) => pub.getKey(userId, key, callOptions),
     hasUserPublicMetadataKey: (userId, key, callOptions) => pub.hasKey(userId, key, callOptions),
     clearUserPublicMetadata: (userId, callOptions) => pub.clear(userId, callOptions),
+    listUsers: (page, callOptions) => wasm.listUsers(page?.limit ?? 100, page?.startingAfter, callOptions),
   };
 }
 

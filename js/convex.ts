@@ -30,7 +30,7 @@ import { Jobs } from "./convex/jobs.js";
 import { BACKFILLS, applyDeletion, applyState, firstDelivery, hasKey, mirrorTables, readField, readKey, rowOf, stateOf, vUserState } from "./convex/mirror.js";
 import type { UserState } from "./convex/mirror.js";
 import { handleWebhook } from "./convex/webhook.js";
-import { applyPage, backfillFinished, backfillRow, fetchPage, listSettings } from "./convex/backfill.js";
+import { applyPage, backfillFinished, backfillRow } from "./convex/backfill.js";
 
 /** `components.<name>` of `@convex-dev/rate-limiter`, as registered in convex.config.ts. */
 export type RateLimiterComponent = ConstructorParameters<typeof RateLimiter>[0];
@@ -356,10 +356,11 @@ export interface ClerkUserMirrorOptions {
   /** `components.clerkWorkpool` (`@convex-dev/workpool`): needed for {@link ClerkUserMirror.startBackfill} only. */
   workpool?: WorkpoolComponent | undefined;
   /**
-   * The limiter the backfill's list requests pass, e.g. `(ctx) => clerk.limiter(ctx)` of a
-   * {@link ClerkConvex}, so they share the deployment's instance limit. Default: none.
+   * The client the backfill lists users with, e.g. `(ctx) => clerk.client(ctx)` of a
+   * {@link ClerkConvex}, so its requests share the deployment's limits. Default: a client from
+   * `CLERK_SECRET_KEY` and `CLERK_API_URL`, with the per-action limiter.
    */
-  limiter?: ((ctx: ClerkActionCtx) => ClerkRateLimiter) | undefined;
+  client?: ((ctx: ClerkActionCtx) => ClerkMetadataClient) | undefined;
   /**
    * Keep each user's private metadata too. Off by default: once mirrored, it is readable by any
    * query or mutation the app writes, and from there by any client those return it to.
@@ -371,11 +372,6 @@ export interface ClerkUserMirrorOptions {
   signingSecret?: string | undefined;
   /** How long a delivered `svix-id` is remembered to refuse it again (default 7 days; Svix retries for about 28 hours). */
   dedupeRetentionMs?: number | undefined;
-  /** Key and API origin for the backfill's list requests. Default: `CLERK_SECRET_KEY`, `CLERK_API_URL`. */
-  secretKey?: string | undefined;
-  apiUrl?: string | undefined;
-  /** The fetch the backfill uses. Default: the global `fetch`, looked up at each call. */
-  fetch?: typeof fetch | undefined;
 }
 
 const vDeletion = v.object({ userId: v.string(), at: v.number() });
@@ -474,7 +470,9 @@ export class ClerkUserMirror {
       backfillPage: internalActionGeneric({
         args: { backfillId: v.string(), cursor: v.union(v.string(), v.null()), pageSize: v.number() },
         handler: async (ctx, { backfillId, cursor, pageSize }) => {
-          const users = await fetchPage(listSettings(ctx, this.options), pageSize, cursor);
+          const client = this.options.client?.(ctx) ?? createClerkMetadataClient();
+          // A failure throws, so the workpool retries the page (after the client's own retries).
+          const users = await client.listUsers(cursor === null ? { limit: pageSize } : { limit: pageSize, startingAfter: cursor });
           const last = users.at(-1);
           await ctx.runMutation(this.options.functions().applyPage, {
             backfillId,

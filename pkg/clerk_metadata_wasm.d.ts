@@ -26,6 +26,11 @@ export class WasmClient {
      */
     hasKey(kind: string, user_id: any, key: any, options: any): Promise<any>;
     /**
+     * One page of Clerk's user list, oldest first, after the user `startingAfter` (when given):
+     * Clerk's user objects as sent.
+     */
+    listUsers(limit: any, starting_after: any, options: any): Promise<any>;
+    /**
      * Deep-merges `metadata` into the field on Clerk's side (`PATCH`); `null` removes a key.
      */
     merge(kind: string, user_id: any, metadata: any, options: any): Promise<any>;
@@ -62,6 +67,7 @@ export interface InitOutput {
     readonly wasmclient_get: (a: number, b: number, c: number, d: any, e: any) => any;
     readonly wasmclient_getKey: (a: number, b: number, c: number, d: any, e: any, f: any) => any;
     readonly wasmclient_hasKey: (a: number, b: number, c: number, d: any, e: any, f: any) => any;
+    readonly wasmclient_listUsers: (a: number, b: any, c: any, d: any) => any;
     readonly wasmclient_merge: (a: number, b: number, c: number, d: any, e: any, f: any) => any;
     readonly wasmclient_new: (a: any, b: any, c: any) => [number, number, number];
     readonly wasmclient_removeKeys: (a: number, b: number, c: number, d: any, e: any, f: any) => any;

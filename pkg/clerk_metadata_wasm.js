@@ -69,6 +69,18 @@ export class WasmClient {
         return ret;
     }
     /**
+     * One page of Clerk's user list, oldest first, after the user `startingAfter` (when given):
+     * Clerk's user objects as sent.
+     * @param {any} limit
+     * @param {any} starting_after
+     * @param {any} options
+     * @returns {Promise<any>}
+     */
+    listUsers(limit, starting_after, options) {
+        const ret = wasm.wasmclient_listUsers(this.__wbg_ptr, limit, starting_after, options);
+        return ret;
+    }
+    /**
      * Deep-merges `metadata` into the field on Clerk's side (`PATCH`); `null` removes a key.
      * @param {string} kind
      * @param {any} user_id
@@ -649,7 +661,7 @@ function __wbg_get_imports() {
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0, arg1) {
-            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 90, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
+            // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 95, ret: Result(Unit), inner_ret: Some(Result(Unit)) }, mutable: true }) -> Externref`.
             const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h60702a48838d1764);
             return ret;
         },

@@ -6,6 +6,7 @@ export const wasmclient_clear: (a: number, b: number, c: number, d: any, e: any)
 export const wasmclient_get: (a: number, b: number, c: number, d: any, e: any) => any;
 export const wasmclient_getKey: (a: number, b: number, c: number, d: any, e: any, f: any) => any;
 export const wasmclient_hasKey: (a: number, b: number, c: number, d: any, e: any, f: any) => any;
+export const wasmclient_listUsers: (a: number, b: any, c: any, d: any) => any;
 export const wasmclient_merge: (a: number, b: number, c: number, d: any, e: any, f: any) => any;
 export const wasmclient_new: (a: any, b: any, c: any) => [number, number, number];
 export const wasmclient_removeKeys: (a: number, b: number, c: number, d: any, e: any, f: any) => any;

@@ -187,6 +187,43 @@ impl WasmClient {
         })
     }
 
+    /// One page of Clerk's user list, oldest first, after the user `startingAfter` (when given):
+    /// Clerk's user objects as sent.
+    #[wasm_bindgen(js_name = listUsers)]
+    pub fn list_users(&self, limit: JsValue, starting_after: JsValue, options: JsValue) -> Promise {
+        self.run(
+            Operation::ListUsers,
+            "public",
+            &options,
+            |client, _, call| {
+                let limit = limit
+                    .as_f64()
+                    .filter(|limit| {
+                        limit.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(limit)
+                    })
+                    .ok_or_else(|| {
+                        Error::invalid_argument("limit must be an integer from 1 to 500")
+                    })?;
+                let cursor = if starting_after.is_undefined() || starting_after.is_null() {
+                    None
+                } else {
+                    Some(starting_after.as_string().ok_or_else(|| {
+                        Error::invalid_argument("startingAfter must be a user id string")
+                    })?)
+                };
+                let plan = plan::list_users(limit as u32, cursor.as_deref())?;
+                Ok(async move {
+                    let answer = client
+                        .transport
+                        .execute(client.config()?, &plan, &call)
+                        .await
+                        .map_err(|failed| failed.error)?;
+                    reads::parse(crate::core::response::user_list(&answer)?)
+                })
+            },
+        )
+    }
+
     /// The metadata object of `kind` ("public", "private" or "unsafe"); `{}` when empty.
     pub fn get(&self, kind: &str, user_id: JsValue, options: JsValue) -> Promise {
         self.run(Operation::Get, kind, &options, |client, kind, call| {

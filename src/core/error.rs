@@ -4,7 +4,7 @@
 //! <reason>`. The structured fields (`code`, `status`, `clerk_trace_id`, `retry_after`, Clerk's
 //! `errors`) are what callers should branch on; the message is for people.
 
-/// The eight operations, named as they appear in error messages.
+/// The operations, named as they appear in error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
     Update,
@@ -16,6 +16,7 @@ pub enum Operation {
     GetKey,
     HasKey,
     Clear,
+    ListUsers,
 }
 
 impl Operation {
@@ -31,6 +32,7 @@ impl Operation {
             Operation::GetKey => "get key from",
             Operation::HasKey => "check key in",
             Operation::Clear => "clear",
+            Operation::ListUsers => "list users and their",
         }
     }
 
@@ -46,6 +48,7 @@ impl Operation {
             Operation::GetKey => "getKey",
             Operation::HasKey => "hasKey",
             Operation::Clear => "clear",
+            Operation::ListUsers => "listUsers",
         }
     }
 }

@@ -54,6 +54,35 @@ pub fn get_user(user_id: &str) -> Result<RequestPlan, Error> {
     })
 }
 
+/// Most users one page of `GET /v1/users` may ask for (the spec's `limit` maximum).
+pub const MAX_LIST_LIMIT: u32 = 500;
+
+/// `GET /v1/users?limit=…&order_by=created_at[&starting_after=…]`: one page of Clerk's user
+/// list, oldest first, after the user `starting_after` (the spec's cursor pagination: a page
+/// costs the same however deep). The plan's user id is empty: a read takes no per-user slot.
+pub fn list_users(limit: u32, starting_after: Option<&str>) -> Result<RequestPlan, Error> {
+    if !(1..=MAX_LIST_LIMIT).contains(&limit) {
+        return Err(Error::invalid_argument(format!(
+            "limit must be an integer from 1 to {MAX_LIST_LIMIT}, got {limit}"
+        )));
+    }
+    let mut path = format!("/v1/users?limit={limit}&order_by=created_at");
+    if let Some(cursor) = starting_after {
+        // A validated id is letters, digits, '_' and '-': nothing to escape in a query.
+        let cursor = validate::user_id(cursor).map_err(|error| {
+            Error::invalid_argument(error.reason.replacen("userId", "startingAfter", 1))
+        })?;
+        path.push_str("&starting_after=");
+        path.push_str(cursor);
+    }
+    Ok(RequestPlan {
+        method: Method::Get,
+        path,
+        body: None,
+        user_id: String::new(),
+    })
+}
+
 /// `PATCH /v1/users/{id}/metadata`: Clerk deep-merges `patch` into the stored field.
 pub fn merge(
     user_id: &str,
@@ -107,6 +136,29 @@ mod tests {
     use super::*;
     use crate::core::test_support::object;
     use serde_json::json;
+
+    #[test]
+    fn list_conforms_to_get_user_list() {
+        let first = list_users(100, None).unwrap();
+        assert_eq!(first.method, Method::Get);
+        assert_eq!(first.path, "/v1/users?limit=100&order_by=created_at");
+        assert_eq!(first.user_id, "");
+        let next = list_users(500, Some("user_9")).unwrap();
+        assert_eq!(
+            next.path,
+            "/v1/users?limit=500&order_by=created_at&starting_after=user_9"
+        );
+        for limit in [0, 501] {
+            let error = list_users(limit, None).unwrap_err();
+            assert!(error.reason.contains("from 1 to 500"), "{}", error.reason);
+        }
+        let error = list_users(10, Some("user_1&limit=9")).unwrap_err();
+        assert!(
+            error.reason.starts_with("startingAfter "),
+            "{}",
+            error.reason
+        );
+    }
 
     #[test]
     fn get_reads_the_user() {

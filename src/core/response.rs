@@ -68,21 +68,7 @@ pub fn user_metadata(response: &HttpResponse, kind: MetadataKind) -> Result<Map,
 /// All three metadata fields of a successful user response, as raw JSON objects; `required` must
 /// be one, the others are kept when they are (for the cache).
 pub fn user_fields(response: &HttpResponse, required: MetadataKind) -> Result<UserFields, Error> {
-    if !response.is_success() {
-        return Err(api_error(response));
-    }
-    if !response.is_json() {
-        return Err(response.invalid(format_args!(
-            "expected application/json, got {}",
-            response
-                .content_type
-                .as_deref()
-                .unwrap_or("no content type")
-        )));
-    }
-    if response.body.trim().is_empty() {
-        return Err(response.invalid("the body is empty"));
-    }
+    json_answer(response)?;
     // Every member is checked (strict JSON, valid Unicode, nesting within serde_json's limit)
     // but kept as a raw slice; a key sent twice reads as JSON.parse reads it: the last one wins.
     let user = raw_members(&response.body).map_err(|error| {
@@ -103,6 +89,52 @@ pub fn user_fields(response: &HttpResponse, required: MetadataKind) -> Result<Us
         return Err(response.invalid(format_args!("the user has no {} object", required.field())));
     }
     Ok(fields)
+}
+
+/// A successful answer with a JSON body, or the error it stands for.
+fn json_answer(response: &HttpResponse) -> Result<(), Error> {
+    if !response.is_success() {
+        return Err(api_error(response));
+    }
+    if !response.is_json() {
+        return Err(response.invalid(format_args!(
+            "expected application/json, got {}",
+            response
+                .content_type
+                .as_deref()
+                .unwrap_or("no content type")
+        )));
+    }
+    if response.body.trim().is_empty() {
+        return Err(response.invalid("the body is empty"));
+    }
+    Ok(())
+}
+
+/// One page of `GET /v1/users`: the raw body, once it is checked to be a JSON array of users,
+/// each with the id the next page's cursor is and the `updated_at` that orders its states. The
+/// host's `JSON.parse` then reads it as sent.
+pub fn user_list(response: &HttpResponse) -> Result<&str, Error> {
+    json_answer(response)?;
+    let invalid = |why: &dyn std::fmt::Display| {
+        response.invalid(format_args!(
+            "the body is not a JSON array of users ({why})"
+        ))
+    };
+    let users: Vec<&RawValue> =
+        serde_json::from_str(&response.body).map_err(|error| invalid(&error))?;
+    for (index, user) in users.iter().enumerate() {
+        let members = raw_members(user.get()).map_err(|error| invalid(&error))?;
+        let first = |name: &str| members.get(name).and_then(|raw| raw.get().chars().next());
+        let has_id = first("id") == Some('"');
+        let has_time = first("updated_at").is_some_and(|c| c.is_ascii_digit());
+        if !(has_id && has_time) {
+            return Err(invalid(&format_args!(
+                "user {index} has no string id or numeric updated_at"
+            )));
+        }
+    }
+    Ok(&response.body)
 }
 
 fn not_an_object(error: serde_json::Error) -> Error {
@@ -239,6 +271,28 @@ mod tests {
     }
 
     const USER: &str = r#"{"object":"user","id":"user_1","public_metadata":{"role":"admin","n":0,"f":false,"z":null},"private_metadata":{},"unsafe_metadata":{"u":1}}"#;
+
+    #[test]
+    fn a_user_list_is_an_array_of_users_with_ids_and_times() {
+        let page = r#"[{"id":"user_1","updated_at":1,"public_metadata":{}},{"id":"user_2","updated_at":2}]"#;
+        assert_eq!(user_list(&json(200, page)).unwrap(), page);
+        assert_eq!(user_list(&json(200, "[]")).unwrap(), "[]");
+        for bad in [
+            r#"{"data":[]}"#,
+            r#"[{"updated_at":1}]"#,
+            r#"[{"id":1,"updated_at":1}]"#,
+            "[1]",
+        ] {
+            let error = user_list(&json(200, bad)).unwrap_err();
+            assert_eq!(error.kind, ErrorKind::InvalidResponse, "{bad}");
+        }
+        let refused = user_list(&json(
+            422,
+            r#"{"errors":[{"code":"form_param_value_invalid","message":"bad"}]}"#,
+        ))
+        .unwrap_err();
+        assert_eq!(refused.status, Some(422));
+    }
 
     #[test]
     fn reads_each_metadata_kind_raw() {

@@ -8,8 +8,8 @@ import { components, internal } from "./_generated/api";
 export const mirror = new ClerkUserMirror({
   functions: () => internal.clerkMirror,
   workpool: components.clerkWorkpool,
-  // The backfill's list requests share the deployment's instance limit with every action.
-  limiter: (ctx) => clerk.limiter(ctx),
+  // The backfill's list requests share the deployment's limits with every action.
+  client: (ctx) => clerk.client(ctx),
 });
 
 export const clerk = new ClerkConvex({

@@ -1,0 +1,53 @@
+// client.listUsers: one page of Clerk's user list (GET /v1/users), planned and sent by the Rust
+// core like every other request, against the local server.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { withServer, clientFor, rejection, assertClerkError } from "./package-helpers.mjs";
+
+const users = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`user_${i}`, { public_metadata: { n: i } }]));
+
+test("pages through every user, oldest first, with the cursor of the last user of each page", async () => {
+  await withServer({ users, userWriteLimit: false }, async (s) => {
+    const c = clientFor(s);
+    const seen = [];
+    let cursor;
+    for (;;) {
+      const page = await c.listUsers(cursor === undefined ? { limit: 3 } : { limit: 3, startingAfter: cursor });
+      seen.push(...page.map((u) => u.id));
+      for (const user of page) assert.equal(typeof user.updated_at, "number");
+      if (page.length < 3) break;
+      cursor = page.at(-1).id;
+    }
+    assert.deepEqual(seen.sort(), Object.keys(users).sort());
+    assert.deepEqual(
+      s.requests.map((r) => `${r.method} ${r.path}?${r.query}`),
+      [
+        "GET /v1/users?limit=3&order_by=created_at",
+        `GET /v1/users?limit=3&order_by=created_at&starting_after=${s.requests[1] && new URLSearchParams(s.requests[1].query).get("starting_after")}`,
+        `GET /v1/users?limit=3&order_by=created_at&starting_after=${s.requests[2] && new URLSearchParams(s.requests[2].query).get("starting_after")}`,
+      ],
+    );
+    assert.ok(s.requests.every((r) => r.authorization === "valid" && r.headers["clerk-api-version"] === "2026-05-12"));
+  });
+});
+
+test("a bad limit or cursor is refused before anything is sent, naming it", async () => {
+  await withServer({ users, userWriteLimit: false }, async (s) => {
+    const c = clientFor(s);
+    for (const limit of [0, 501, 2.5, "10"]) {
+      assertClerkError(await rejection(c.listUsers({ limit })), { code: "invalid_argument", operation: "listUsers", message: /limit must be an integer from 1 to 500/ });
+    }
+    assertClerkError(await rejection(c.listUsers({ startingAfter: "user_1&limit=9" })), { code: "invalid_argument", message: /startingAfter "user_1&limit=9" contains "&"/ });
+    assert.equal(s.requests.length, 0);
+  });
+});
+
+test("Clerk's error and an answer that is not a list of users fail with their codes", async () => {
+  await withServer({ users, userWriteLimit: false }, async (s) => {
+    const c = clientFor(s, { maxRetries: 0 });
+    s.injectFault({ fault: { kind: "status", status: 422 }, pathIncludes: "/v1/users" });
+    assertClerkError(await rejection(c.listUsers()), { status: 422, operation: "listUsers" });
+    s.injectFault({ fault: { kind: "status", status: 200, body: '{"data":[]}', headers: { "content-type": "application/json" } }, pathIncludes: "/v1/users" });
+    assertClerkError(await rejection(c.listUsers()), { code: "invalid_response", message: /not a JSON array of users/ });
+  });
+});
