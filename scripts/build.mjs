@@ -2,8 +2,8 @@
 // Builds the package: the wasm core with wasm-pack (into pkg/), then the bundles and type
 // declarations in dist/. Run through `npm run build`; scripts/setup.sh installs the toolchain.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 
@@ -99,23 +99,37 @@ await esbuild.build({
   ],
 });
 
-// 3. Declarations. tsc emits one .d.ts per module into .cache/types; each entry's public surface
-//    lives in one self-contained module (js/client.ts, js/testing.ts, js/convex.ts, js/redis.ts), so its declaration file is
-//    copied as the entry's .d.ts and .d.cts (CJS consumers need the .d.cts twin under nodenext).
+// 3. Declarations. tsc emits one .d.ts per module into .cache/types. The modules an entry's
+//    declarations reach (following relative imports) are copied into dist/types/, each with a
+//    .d.cts twin whose relative imports name .cjs twins, so CJS consumers resolve CJS declarations
+//    throughout; dist/<entry>.d.ts and .d.cts re-export their module's. A reachable import that
+//    leaves js/ (the wasm glue in pkg/) fails the build: the public types must not depend on it.
 const types = join(root, ".cache", "types");
 rmSync(types, { recursive: true, force: true });
 run(join(root, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json", "--outDir", types]);
-for (const [entry, source] of [["index", "client"], ["testing", "testing"], ["convex", "convex"], ["redis", "redis"]]) {
-  const text = readFileSync(join(types, `${source}.d.ts`), "utf8");
-  // The one relative import allowed: the package's own entry (`import type … from "./index.js"`
-  // in js/testing.ts), which is dist/index.d.ts beside it; the .d.cts twin names ./index.cjs, so
-  // CJS consumers get dist/index.d.cts.
-  const imports = [...text.matchAll(/^\s*(?:import|export)[^;]*from\s+["'](\.[^"']*)["']/gm)].map((m) => m[1]);
-  if (imports.some((path) => source === "client" || path !== "./index.js")) {
-    throw new Error(`build: ${source}.d.ts imports a relative module; keep each entry's public types in one file`);
+const relativeImports = (text) =>
+  [...text.matchAll(/(?:from\s+|import\()["'](\.{1,2}\/[^"']*)["']/g)].map((m) => m[1]);
+const shipped = new Set();
+const ship = (module) => {
+  if (shipped.has(module)) return;
+  const file = join(types, `${module}.d.ts`);
+  if (!existsSync(file)) throw new Error(`build: declarations of js/${module}.ts are missing`);
+  shipped.add(module);
+  const text = readFileSync(file, "utf8");
+  for (const specifier of relativeImports(text)) {
+    const target = relative(types, resolve(dirname(file), specifier)).replace(/\.js$/, "");
+    if (target.startsWith("..")) throw new Error(`build: js/${module}.ts's declarations import ${specifier}, outside js/`);
+    ship(target);
   }
-  writeFileSync(join(root, "dist", `${entry}.d.ts`), text);
-  writeFileSync(join(root, "dist", `${entry}.d.cts`), text.replace(/(from\s+["'])\.\/index\.js(["'])/g, "$1./index.cjs$2"));
+  const out = join(root, "dist", "types", module);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(`${out}.d.ts`, text);
+  writeFileSync(`${out}.d.cts`, text.replace(/((?:from\s+|import\()["']\.{1,2}\/[^"']*)\.js(["'])/g, "$1.cjs$2"));
+};
+for (const [entry, source] of [["index", "index"], ["testing", "testing"], ["convex", "convex"], ["redis", "redis"]]) {
+  ship(source);
+  writeFileSync(join(root, "dist", `${entry}.d.ts`), `export * from "./types/${source}.js";\n`);
+  writeFileSync(join(root, "dist", `${entry}.d.cts`), `export * from "./types/${source}.cjs";\n`);
 }
 const size = (file) => readFileSync(join(root, file)).length;
 console.log(

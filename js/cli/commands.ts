@@ -14,7 +14,7 @@ import {
   type MetadataInput,
 } from "../index.js";
 import { COMMANDS, type CommandCall, type Invocation } from "./args.js";
-import { CliError, describe, outcomeOf, type BatchRecord, type BatchSink, type Outcome, type Output } from "./output.js";
+import { CliError, describe, outcomeOf, type BatchRecord, type Outcome, type Output } from "./output.js";
 
 export async function run(invocation: Invocation, output: Output): Promise<Outcome> {
   switch (invocation.type) {

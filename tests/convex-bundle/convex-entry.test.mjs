@@ -374,7 +374,7 @@ for (const bundler of bundlers) {
       for (const name of ["runBatch", "pendingItems"]) {
         assert.deepEqual(Object.keys(exportedArgs(jobs[name]).value).sort(), ["from", "jobId", "to"], `clerkJobs.${name} args`);
       }
-      assert.deepEqual(Object.keys(jobs).sort(), ["clerk", ...Object.keys(expected)].sort(), "clerkJobs exports");
+      assert.deepEqual(Object.keys(jobs).sort(), ["clerk", "mirror", ...Object.keys(expected)].sort(), "clerkJobs exports");
 
       const scale = await loadInBareContext(join(out, "isolate", "scale.js"));
       const kinds = Object.fromEntries(Object.entries(scale).map(([name, fn]) => [name, registration(fn)]));

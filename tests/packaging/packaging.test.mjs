@@ -655,19 +655,23 @@ describe("the tarball (npm pack)", () => {
       assert.doesNotMatch(file, /^(src|tests|pkg|bench|examples|scripts|js|target|\.cache|\.github)\//, `${file} must not be packed`);
       assert.doesNotMatch(file, /(^|\/)(node_modules|\.cache)(\/|$)/, `${file} must not be packed`);
       assert.doesNotMatch(file, /\.(tgz|rs|log)$|^(Cargo\.|tsconfig|webdriver\.json|CONTRIBUTING)/, `${file} must not be packed`);
-      assert.match(file, /^(dist\/[^/]+|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/, `${file}: unexpected file in the tarball`);
+      assert.match(file, /^(dist\/[^/]+|dist\/types\/(?:[^/]+\/)*[^/]+\.d\.c?ts|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/, `${file}: unexpected file in the tarball`);
     }
     assert.equal(pack.name, repoPackage.name);
     assert.equal(pack.version, repoPackage.version);
   });
 
-  test("its package.json: no install scripts, no runtime dependencies, every named path packed", () => {
+  test("its package.json: no install scripts, no runtime dependencies, only optional peers, every named path packed", () => {
     const scripts = packedManifest.scripts ?? {};
     for (const hook of ["preinstall", "install", "postinstall", "prepare"]) {
       assert.equal(scripts[hook], undefined, `no "${hook}" script in the packed package.json`);
     }
     assert.deepEqual(packedManifest.dependencies ?? {}, {}, "no runtime dependencies");
-    assert.equal(packedManifest.peerDependencies, undefined, "no peer dependencies");
+    // The engines of the convex and redis entries are peers, every one optional: installing the
+    // package pulls none of them, and the main entry imports none.
+    const peers = Object.keys(packedManifest.peerDependencies ?? {});
+    assert.deepEqual(peers.sort(), ["@convex-dev/rate-limiter", "@convex-dev/workpool", "convex", "convex-helpers", "redis", "standardwebhooks"]);
+    for (const peer of peers) assert.equal(packedManifest.peerDependenciesMeta?.[peer]?.optional, true, `${peer} is an optional peer`);
     assert.equal(packedManifest.sideEffects, false);
     assert.match(packedManifest.engines?.node ?? "", /^>=\s*20/);
     assert.equal(packedManifest.type, "module");
@@ -686,7 +690,7 @@ describe("the tarball (npm pack)", () => {
       assert.match(target, /^\.\//, `${target} is relative to the package`);
       assert.ok(files.has(target.slice(2)), `${target} (named in package.json) is packed`);
     }
-    assert.deepEqual(Object.keys(packedManifest.exports).sort(), [".", "./package.json", "./testing"]);
+    assert.deepEqual(Object.keys(packedManifest.exports).sort(), [".", "./convex", "./package.json", "./redis", "./testing"]);
     assert.deepEqual(packedManifest.bin, { "clerk-metadata-wasm": "./dist/cli.mjs" });
     // A "types" condition must come first in each conditions object it appears in, or TypeScript skips it.
     const checkOrder = (value, where) => {
