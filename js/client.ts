@@ -84,11 +84,14 @@ export interface RateLimitWindow {
 /**
  * A rate limiter shared beyond one client (a Convex component, Redis). `acquire` resolves when
  * the request may be sent: it must take a per-user write slot when `write` is true, and an
- * instance slot for every request. It may resolve with a function, called once when the answer
- * is in (the slot then frees a window later). Rejecting fails the call with `network_error`.
+ * instance slot for every request. `live` says whether the client's key is a production one
+ * (`sk_live_`: Clerk's instance limit is 1000 per 10 s, else 100), so the limiter never needs the
+ * key. It may resolve with a function, called once when the answer is in (the slot then frees a
+ * window later), whose promise, if it returns one, is awaited until the call's deadline.
+ * Rejecting fails the call with `network_error`.
  */
 export interface ClerkRateLimiter {
-  acquire(request: { userId: string; write: boolean; signal?: AbortSignal }): Promise<void | (() => void)>;
+  acquire(request: { userId: string; write: boolean; signal?: AbortSignal; live?: boolean }): Promise<void | (() => void | Promise<void>)>;
   /**
    * Optional: holds the user exclusively across an exact set's read and patch (a
    * `setUserPublicMetadataKey` whose value is an object), so that no write from another process
@@ -96,7 +99,7 @@ export interface ClerkRateLimiter {
    * its own (a lease), in case the process dies holding it. Rejecting fails the call with
    * `network_error` before anything is sent.
    */
-  lockUser?(request: { userId: string; signal?: AbortSignal }): Promise<void | (() => void)>;
+  lockUser?(request: { userId: string; signal?: AbortSignal }): Promise<void | (() => void | Promise<void>)>;
 }
 
 /** What {@link ClerkMetadataClientOptions.onWait} is told. */

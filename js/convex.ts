@@ -156,8 +156,7 @@ export class ClerkConvex {
 
   /** A limiter for this action's requests, shared with every other action through the component. */
   limiter(ctx: ClerkActionCtx): ClerkRateLimiter {
-    const secretKey = () => this.options.client?.secretKey ?? (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.CLERK_SECRET_KEY;
-    return convexLimiter(this.options.rateLimiter, ctx, this.limits, secretKey);
+    return convexLimiter(this.options.rateLimiter, ctx, this.limits);
   }
 
   /** A client for this action whose requests pass the deployment's shared limits. */

@@ -105,7 +105,8 @@ const INSTANCE_LIVE: RedisLimitWindow = { requests: 1000, windowMs: 10_000 };
  */
 export function createRedisLimiter(options: RedisLimiterOptions = {}): ClerkRedisLimiter {
   const unavailableAfterMs = positive(options.unavailableAfterMs ?? 1000, "unavailableAfterMs");
-  const leaseMs = positive(options.leaseMs ?? 75_000, "leaseMs");
+  // Redis takes whole milliseconds (PEXPIRE, SET PX).
+  const leaseMs = Math.ceil(positive(options.leaseMs ?? 75_000, "leaseMs"));
   const onUnavailable = options.onUnavailable ?? "local";
   if (onUnavailable !== "local" && onUnavailable !== "fail") {
     throw new TypeError('createRedisLimiter: onUnavailable must be "local" or "fail"');

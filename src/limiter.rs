@@ -27,6 +27,8 @@ pub struct SlotRequest<'a> {
     pub is_write: bool,
     /// A retry of a request that already waited its turn once.
     pub retry: bool,
+    /// The secret key is a production one (`sk_live_`): Clerk's instance limit is 1000, not 100.
+    pub live: bool,
     /// The operation's signal and deadline.
     pub call: &'a Call,
     /// Told once, before the first wait.
@@ -66,8 +68,9 @@ impl Limiter {
         }
     }
 
-    /// The answer for `slot` is in (or the request failed): it frees a window from now.
-    pub async fn release(&self, slot: Slot) {
+    /// The answer for `slot` is in (or the request failed): it frees a window from now. A host's
+    /// release is waited for until `until` (the operation's deadline) at most.
+    pub async fn release(&self, slot: Slot, until: f64) {
         match (self, slot) {
             (Limiter::Local { state, waiting }, Slot::Local(ticket)) => {
                 {
@@ -77,7 +80,7 @@ impl Limiter {
                 }
                 wake_all(waiting);
             }
-            (Limiter::Host(_), Slot::Host(release)) => release_host(release).await,
+            (Limiter::Host(_), Slot::Host(release)) => release_host(release, until).await,
             _ => {}
         }
     }
@@ -136,6 +139,7 @@ async fn acquire_host(host: &Object, request: &SlotRequest<'_>) -> Result<Option
     let slot = Object::new();
     let _ = Reflect::set(&slot, &"userId".into(), &request.user_id.into());
     let _ = Reflect::set(&slot, &"write".into(), &request.is_write.into());
+    let _ = Reflect::set(&slot, &"live".into(), &request.live.into());
     ask_host(host, "acquire", slot, request.call).await
 }
 
@@ -199,18 +203,32 @@ async fn ask_host(
     Ok(release.dyn_into::<Function>().ok())
 }
 
-/// Calls a host's release function and waits for the promise it may return: in hosts that drop
-/// what is still pending when a function returns (Convex actions, serverless), a release left
-/// running could be lost. What it throws or rejects with is ignored (the slot frees by its lease).
-pub async fn release_host(release: Option<Function>) {
+/// Calls a host's release function and waits for the promise it may return, until `until` at
+/// most: in hosts that drop what is still pending when a function returns (Convex actions,
+/// serverless), a release left running could be lost, but a release that never settles must not
+/// hold the call past its deadline. What it throws or rejects with is ignored (the slot frees by
+/// its lease).
+pub async fn release_host(release: Option<Function>, until: f64) {
     let Some(release) = release else {
         return;
     };
     if let Ok(answer) = release.call0(&JsValue::UNDEFINED) {
         if answer.is_object() {
-            let _ = JsFuture::from(Promise::resolve(&answer)).await;
+            let _ = settled(&Promise::resolve(&answer), None, until).await;
         }
     }
+}
+
+/// Lets go of a user lock at `at` (host clock), in the background: a write of unknown outcome
+/// may still land until then, and no other process may read the user before it has.
+pub fn release_host_at(release: Option<Function>, at: f64) {
+    if release.is_none() {
+        return;
+    }
+    wasm_bindgen_futures::spawn_local(async move {
+        sleep(at - now(), None, None).await;
+        release_host(release, f64::INFINITY).await;
+    });
 }
 
 /// A host slot the caller no longer wants: released when (and if) it is granted.

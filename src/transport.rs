@@ -110,6 +110,7 @@ impl Transport {
                     user_id: &plan.user_id,
                     is_write: plan.method.is_write(),
                     retry: attempts > 0,
+                    live: config.secret_key.is_live(),
                     call,
                     on_wait: self.on_wait.as_ref(),
                 })
@@ -118,7 +119,7 @@ impl Transport {
             let remaining = deadline_at - now();
             if remaining <= 0.0 {
                 // Nothing is sent past the deadline (so nothing of unknown outcome either).
-                self.limiter.release(slot).await;
+                self.limiter.release(slot, deadline_at).await;
                 return Err(with_attempts(call.past_deadline("the next request"), attempts).into());
             }
             attempts += 1;
@@ -130,7 +131,7 @@ impl Transport {
                 signal,
             )
             .await;
-            self.limiter.release(slot).await;
+            self.limiter.release(slot, deadline_at).await;
             let (error, unknown_since) = match outcome {
                 Ok(response) if response.is_success() => {
                     return Ok(HttpResponse {

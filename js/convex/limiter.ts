@@ -51,20 +51,19 @@ export function bucketFor(window: RateLimitWindow, name: string): RateLimitConfi
   return { kind: "token bucket", rate, period: windowMs, capacity, shards };
 }
 
-function instanceWindow(limits: SharedLimits, secretKey: () => string | undefined): { key: string; window: RateLimitWindow } {
+function instanceWindow(limits: SharedLimits, live: boolean | undefined): { key: string; window: RateLimitWindow } {
   if (limits.instance !== undefined) return { key: "configured", window: limits.instance };
-  // Only the kind of key is used, never the key: it must not reach the rate limiter's tables.
-  const live = secretKey()?.trim().startsWith("sk_live_") === true;
-  return live ? { key: "live", window: CLERK_INSTANCE_LIVE } : { key: "test", window: CLERK_INSTANCE_TEST };
+  // The client says which kind of key it sends (sk_live_ or not); the key never reaches here.
+  return live === true ? { key: "live", window: CLERK_INSTANCE_LIVE } : { key: "test", window: CLERK_INSTANCE_TEST };
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+function sleep(ms: number | undefined, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const timer = setTimeout(() => {
       signal?.removeEventListener("abort", stop);
       resolve();
-    }, ms);
+    }, Math.max(ms ?? LOCK_POLL_MS, 1));
     const stop = () => {
       clearTimeout(timer);
       reject(signal?.reason);
@@ -74,37 +73,59 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 }
 
 /**
- * A `ClerkRateLimiter` for one action's `ctx`. A write first reserves its user's write slot, then
- * an instance slot, and is sent when the second comes: the instance slot is never reserved
- * before the request can go, so the instance window holds exactly.
+ * A `ClerkRateLimiter` for one action's `ctx`. A request waits (it never fails for the limit)
+ * until its user's write slot, for a write, and an instance slot are both free, then takes them
+ * together and is sent at once. The component's `reserve` is not used: a reserved slot counts when
+ * it falls due, and a request that then also waited for its other slot would be sent later than
+ * counted, so a user's writes could bunch past Clerk's limit behind a busy instance queue.
  */
 export function convexLimiter(
   component: ConstructorParameters<typeof RateLimiter>[0],
   ctx: ClerkActionCtx,
   limits: SharedLimits,
-  secretKey: () => string | undefined,
 ): ClerkRateLimiter {
   const limiter = new RateLimiter(component);
   const userBucket = bucketFor(limits.userWrites, "userWrites");
   const lockBucket: RateLimitConfig = { kind: "token bucket", rate: 1, period: limits.lockLeaseMs, capacity: 1 };
-  const reserve = async (name: string, key: string, config: RateLimitConfig, signal: AbortSignal | undefined) => {
-    const { ok, retryAfter } = await limiter.limit(ctx, name, { key, config, reserve: true });
-    if (!ok) throw new Error(`the ${name} limit refused a reservation`);
-    if (retryAfter !== undefined && retryAfter > 0) await sleep(retryAfter, signal);
-  };
   return {
-    async acquire({ userId, write, signal }) {
-      if (write) await reserve(USER_WRITES, userId, userBucket, signal);
-      const instance = instanceWindow(limits, secretKey);
-      await reserve(INSTANCE, instance.key, bucketFor(instance.window, "instance"), signal);
+    async acquire({ userId, write, signal, live }) {
+      const instance = instanceWindow(limits, live);
+      const instanceSlot = { key: instance.key, config: bucketFor(instance.window, "instance") };
+      const userSlot = { key: userId, config: userBucket };
+      for (;;) {
+        // Look first (a query), so that a slot is taken only when the other is likely free too.
+        const free = await limiter.check(ctx, INSTANCE, instanceSlot);
+        if (!free.ok) {
+          await sleep(free.retryAfter, signal);
+          continue;
+        }
+        if (write) {
+          const user = await limiter.limit(ctx, USER_WRITES, userSlot);
+          if (!user.ok) {
+            await sleep(user.retryAfter, signal);
+            continue;
+          }
+        }
+        const taken = await limiter.limit(ctx, INSTANCE, instanceSlot);
+        if (taken.ok) return;
+        // Another action took the instance slot first: the user slot just taken stays spent
+        // (counted, never used), which only makes the user's window stricter.
+        await sleep(taken.retryAfter, signal);
+      }
     },
     async lockUser({ userId, signal }) {
       // A bucket of one token refilled once per lease: taking it holds the user, resetting it
-      // lets go, and a holder that died lets go when the token refills.
+      // lets go, and a holder that died lets go when the token refills. A holder past its lease
+      // may no longer hold the user (another may), so it lets the token refill instead.
       for (;;) {
         const { ok, retryAfter } = await limiter.limit(ctx, USER_LOCK, { key: userId, config: lockBucket });
-        if (ok) return () => limiter.reset(ctx, USER_LOCK, { key: userId });
-        await sleep(Math.min(retryAfter ?? LOCK_POLL_MS, LOCK_POLL_MS), signal);
+        const takenAt = Date.now();
+        if (ok) {
+          return async () => {
+            if (Date.now() - takenAt < limits.lockLeaseMs - LOCK_POLL_MS) await limiter.reset(ctx, USER_LOCK, { key: userId });
+          };
+        }
+        await sleep(Math.min(retryAfter, LOCK_POLL_MS), signal);
       }
     },
   };

@@ -31,10 +31,8 @@ const SLOT_POLL_MS = 250;
 const LOCK_POLL_MS = 50;
 
 /**
- * What acquire and lockUser resolve with once the caller's signal has aborted. Not a rejection:
- * the client listens to the same signal, fails the call with `aborted` itself, and then calls
- * whatever the limiter resolves with (src/limiter.rs, release_when_granted); its `.then` there
- * has no rejection handler, so a rejection would surface as an unhandled rejection (fatal in Node).
+ * What acquire and lockUser resolve with once the caller's signal has aborted: the client listens
+ * to the same signal and has already failed the call with `aborted`, so there is nothing to hold.
  */
 const ABANDONED = (): void => {};
 
@@ -55,7 +53,7 @@ export class SharedLimiter {
     this.options = options;
   }
 
-  async acquire(request: { userId: string; write: boolean; signal?: AbortSignal | undefined }): Promise<() => void> {
+  async acquire(request: { userId: string; write: boolean; signal?: AbortSignal | undefined }): Promise<() => void | Promise<void>> {
     const { signal } = request;
     if (signal?.aborted) return ABANDONED;
     const keys = this.slotKeys(request.userId, request.write);
@@ -74,14 +72,14 @@ export class SharedLimiter {
         const freed = once(() => this.releaseRedis(keys, id));
         if (!signal?.aborted) return freed;
         // Granted after the caller gave up: give the slot back at once.
-        freed();
+        void freed();
         return ABANDONED;
       }
       if (!(await sleep(pollDelay(wait, SLOT_POLL_MS), signal))) return ABANDONED;
     }
   }
 
-  async lockUser(request: { userId: string; signal?: AbortSignal | undefined }): Promise<void | (() => void)> {
+  async lockUser(request: { userId: string; signal?: AbortSignal | undefined }): Promise<void | (() => void | Promise<void>)> {
     const { signal } = request;
     if (signal?.aborted) return ABANDONED;
     const key = `${this.tag()}:lock:${encodeURIComponent(request.userId)}`;
@@ -98,9 +96,9 @@ export class SharedLimiter {
       }
       this.fallingBack = false;
       if (answer === "OK") {
-        const unlocked = once(() => void this.options.store.eval(unlock, [key], [token]).catch(() => {}));
+        const unlocked = once(() => this.options.store.eval(unlock, [key], [token]).then(() => undefined, () => undefined));
         if (!signal?.aborted) return unlocked;
-        unlocked();
+        void unlocked();
         return ABANDONED;
       }
       if (!(await sleep(pollDelay(LOCK_POLL_MS, LOCK_POLL_MS), signal))) return ABANDONED;
@@ -120,7 +118,7 @@ export class SharedLimiter {
   }
 
   /** The in-memory fallback: the same slots, counted in this process. */
-  private async acquireLocal(keys: readonly SlotKey[], id: string, signal: AbortSignal | undefined): Promise<() => void> {
+  private async acquireLocal(keys: readonly SlotKey[], id: string, signal: AbortSignal | undefined): Promise<() => void | Promise<void>> {
     for (;;) {
       if (signal?.aborted) return ABANDONED;
       const wait = this.local.take(keys, id, Date.now(), this.options.leaseMs);
@@ -129,10 +127,11 @@ export class SharedLimiter {
     }
   }
 
-  private releaseRedis(keys: readonly SlotKey[], id: string): void {
+  private releaseRedis(keys: readonly SlotKey[], id: string): Promise<void> {
     const windows = keys.map((k) => String(k.windowMs));
-    // Not awaited, and a failure is dropped: an unreleased slot frees by its lease.
-    this.options.store.eval(release, keys.map((k) => k.key), [id, ...windows]).catch(() => {});
+    // The client awaits it (within the call's deadline); a failure is dropped: an unreleased
+    // slot frees by its lease.
+    return this.options.store.eval(release, keys.map((k) => k.key), [id, ...windows]).then(() => undefined, () => undefined);
   }
 
   /** The instance key always; the user's write key for a write. */
@@ -161,12 +160,12 @@ function pollDelay(wait: number, poll: number): number {
 }
 
 /** `fn`, callable once (the client calls a release once, but a stray second call must not double-release). */
-function once(fn: () => void): () => void {
+function once(fn: () => void | Promise<void>): () => void | Promise<void> {
   let done = false;
   return () => {
     if (done) return;
     done = true;
-    fn();
+    return fn();
   };
 }
 

@@ -19,7 +19,7 @@ use crate::core::error::{number_text, quoted};
 use crate::core::plan::{self, Method, RequestPlan};
 use crate::core::{merge, response, validate, Error, ErrorKind, Map, MetadataKind};
 use crate::exchange::aborted;
-use crate::limiter::{lock_user, release_host};
+use crate::limiter::{lock_user, release_host, release_host_at};
 use crate::transport::Failed;
 use crate::wait::{clock_if, deferred, now, settled, sleep, when_settled, Waited};
 
@@ -255,7 +255,15 @@ impl Client {
                 .await
         }
         .await;
-        release_host(lock).await;
+        match &outcome {
+            // The patch may still land: the user stays held until it cannot, as this client's
+            // own next write to the user waits (the lane's settle rule).
+            Err(Failed {
+                unknown_since: Some(since),
+                ..
+            }) => release_host_at(lock, since + self.lanes.settle_ms),
+            _ => release_host(lock, call.deadline_at).await,
+        }
         outcome
     }
 

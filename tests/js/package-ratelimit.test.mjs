@@ -296,5 +296,31 @@ describe("a host limiter (the `limiter` option) stands in for the built-in one",
       }
     });
   });
+
+  test("an exact set whose patch has an unknown outcome keeps the user locked until it can no longer land", async () => {
+    await withServer({ users: { user_1: { prefs: { a: 1 } } }, userWriteLimit: false }, async (s) => {
+      const seen = { live: [], unlockedAt: undefined };
+      const limiter = {
+        async acquire({ live }) {
+          seen.live.push(live);
+        },
+        async lockUser() {
+          return () => {
+            seen.unlockedAt = Date.now();
+          };
+        },
+      };
+      s.injectFault({ fault: { kind: "delay", ms: 600 }, method: "PATCH" });
+      const c = clientFor(s, { limiter, timeoutMs: 100, writeSettleMs: 300, maxRetries: 0 });
+      const error = await rejection(c.setUserPublicMetadataKey("user_1", "prefs", { b: 2 }));
+      const failedAt = Date.now();
+      assertClerkError(error, { code: "timeout" });
+      assert.equal(error.outcomeUnknown, true);
+      assert.equal(seen.unlockedAt, undefined, "still held when the call fails");
+      await until(() => seen.unlockedAt !== undefined, "the lock to be let go");
+      assert.ok(seen.unlockedAt - failedAt >= 250, `held ${seen.unlockedAt - failedAt} ms after the failure (writeSettleMs 300)`);
+      assert.deepEqual(seen.live, [false, false], "the limiter is told the key is not a live one (sk_test_)");
+    });
+  });
 });
 
