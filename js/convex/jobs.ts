@@ -10,6 +10,7 @@
  */
 import { Workpool } from "@convex-dev/workpool";
 import type { WorkpoolOptions } from "@convex-dev/workpool";
+import { range } from "./range.js";
 import type { GenericDataModel, GenericMutationCtx, GenericQueryCtx } from "convex/server";
 import type { GenericId } from "convex/values";
 import type { ClerkActionCtx, ClerkJobBatch, ClerkJobChange, ClerkJobFunctionRefs, ClerkJobItemResult, ClerkJobProgress } from "../convex.js";
@@ -24,13 +25,7 @@ type BatchArgs = ClerkJobBatch;
 type BatchResult = ClerkJobItemResult;
 
 type JobId = GenericId<"clerkMetadataJobs">;
-/** The index range builder, as these tables' indexes use it (the app's data model is generic here). */
-interface Range {
-  eq(field: string, value: unknown): Range;
-  gte(field: string, value: unknown): Range;
-  lt(field: string, value: unknown): Range;
-}
-const range = (build: (q: Range) => Range) => (q: unknown) => build(q as Range) as never;
+
 interface JobRow extends ClerkJobProgress {
   _id: JobId;
   change: string;

@@ -9,6 +9,7 @@
  * only a strictly newer state replaces: a late `user.updated` cannot bring a deleted user back.
  * Metadata is stored as JSON text: metadata keys may be anything, Convex field names may not.
  */
+import { range } from "./range.js";
 import { defineTable } from "convex/server";
 import type { GenericDatabaseReader, GenericDatabaseWriter, GenericDataModel } from "convex/server";
 import type { GenericId } from "convex/values";
@@ -74,12 +75,6 @@ export interface Row {
   unsafeMetadata?: string;
 }
 
-/** The index range builder, as these tables' indexes use it (the app's data model is generic here). */
-interface Range {
-  eq(field: string, value: unknown): Range;
-  lt(field: string, value: unknown): Range;
-}
-export const range = (build: (q: Range) => Range) => (q: unknown) => build(q as Range) as never;
 
 type Reader = GenericDatabaseReader<GenericDataModel>;
 type Writer = GenericDatabaseWriter<GenericDataModel>;

@@ -202,7 +202,10 @@ impl WasmClient {
                         limit.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(limit)
                     })
                     .ok_or_else(|| {
-                        Error::invalid_argument("limit must be an integer from 1 to 500")
+                        Error::invalid_argument(format!(
+                            "limit must be an integer from 1 to {}",
+                            plan::MAX_LIST_LIMIT
+                        ))
                     })?;
                 let cursor = if starting_after.is_undefined() || starting_after.is_null() {
                     None

@@ -6,7 +6,7 @@ import rateLimiterTest from "@convex-dev/rate-limiter/test";
 import workpoolTest from "@convex-dev/workpool/test";
 import { api, internal } from "../convex/_generated/api";
 import schema from "../convex/schema";
-import { modules, useLocalClerk } from "./setup";
+import { busiestWindow, modules, useLocalClerk } from "./setup";
 
 // Clerk's production instance limit on both sides (the local server's key is an sk_test_ one, so
 // the example's ClerkConvex is told through this variable; an app leaves it unset and gets 100 or
@@ -14,16 +14,6 @@ import { modules, useLocalClerk } from "./setup";
 process.env.CLERK_INSTANCE_LIMIT = "1000";
 const clerk = useLocalClerk({}, { instanceLimit: { requests: 1000, windowMs: 10_000 } });
 
-/** The most requests that arrived within any `windowMs` (a sliding window). */
-function busiestWindow(times: number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let first = 0, last = 0; last < sorted.length; last++) {
-    while ((sorted[last] ?? 0) - (sorted[first] ?? 0) >= windowMs) first++;
-    most = Math.max(most, last - first + 1);
-  }
-  return most;
-}
 
 function setup() {
   const t = convexTest(schema, modules);

@@ -6,7 +6,7 @@ import rateLimiterTest from "@convex-dev/rate-limiter/test";
 import workpoolTest from "@convex-dev/workpool/test";
 import { api } from "../convex/_generated/api";
 import schema from "../convex/schema";
-import { modules, useLocalClerk } from "./setup";
+import { busiestWindow, modules, useLocalClerk } from "./setup";
 
 // A tight instance window on both sides (the example's ClerkConvex reads this variable).
 process.env.CLERK_INSTANCE_LIMIT = "20";
@@ -16,15 +16,6 @@ const clerk = useLocalClerk(
   { instanceLimit: { requests: 20, windowMs: 10_000 } },
 );
 
-function busiestWindow(times: number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let first = 0, last = 0; last < sorted.length; last++) {
-    while ((sorted[last] ?? 0) - (sorted[first] ?? 0) >= windowMs) first++;
-    most = Math.max(most, last - first + 1);
-  }
-  return most;
-}
 
 test(
   "12 writes to one user and 12 to others behind a 20-per-10-s instance limit: neither limit is passed, no 429, nothing lost",

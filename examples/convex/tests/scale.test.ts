@@ -7,7 +7,7 @@ import rateLimiterTest from "@convex-dev/rate-limiter/test";
 import workpoolTest from "@convex-dev/workpool/test";
 import { api } from "../convex/_generated/api";
 import schema from "../convex/schema";
-import { modules, useLocalClerk } from "./setup";
+import { busiestWindow, modules, useLocalClerk } from "./setup";
 
 const clerk = useLocalClerk({ user_hot: { public_metadata: { plan: "pro" } }, user_prefs: {} });
 
@@ -18,16 +18,6 @@ function setup() {
   return t;
 }
 
-/** The most requests matching `keep` that arrived within any `windowMs` (a sliding window). */
-function busiestWindow(times: number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let first = 0, last = 0; last < sorted.length; last++) {
-    while ((sorted[last] ?? 0) - (sorted[first] ?? 0) >= windowMs) first++;
-    most = Math.max(most, last - first + 1);
-  }
-  return most;
-}
 
 async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, ms: number): Promise<T> {
   const stop = Date.now() + ms;
