@@ -37,7 +37,7 @@ if [ -d .git ] && ! git diff --quiet -- pkg/; then
 fi
 
 step "wasm size"
-# The budget is 100 KB gzip and is not met yet (about 122.5 KB: see CONTRIBUTING). Until it is,
+# The budget is 100 KB gzip and is not met yet (about 123 KB: see CONTRIBUTING). Until it is,
 # this guards against regressions: a build that grows past 124,000 B fails.
 node -e '
   const size = require("node:zlib").gzipSync(require("node:fs").readFileSync("pkg/clerk_metadata_wasm_bg.wasm"), { level: 9 }).length;
