@@ -409,11 +409,13 @@ for (const bundler of bundlers) {
         const { push } = output;
         const app = push.appDefinition;
         assert.equal(app.definition.path, "convex.config.js");
-        const components = (paths) => paths.map((p) => path.resolve(project, p));
+        // The CLI names component directories relative to the functions directory (convex/).
+        const functionsDir = join(project, "convex");
+        const components = (paths) => paths.map((p) => path.resolve(functionsDir, p));
         const rateLimiter = join(repo, "node_modules", "@convex-dev", "rate-limiter", "dist", "component");
         const workpool = join(repo, "node_modules", "@convex-dev", "workpool", "dist", "component");
         assert.deepEqual(components(app.dependencies).sort(), [rateLimiter, workpool].sort(), "the app uses both components");
-        const definitions = new Map(push.componentDefinitions.map((c) => [path.resolve(project, c.definitionPath), c]));
+        const definitions = new Map(push.componentDefinitions.map((c) => [path.resolve(functionsDir, c.definitionPath), c]));
         for (const dir of [rateLimiter, workpool]) {
           const component = definitions.get(dir);
           assert.ok(component, `${dir}: a component definition (${[...definitions.keys()].join(", ")})`);
