@@ -602,7 +602,7 @@ pacedTable("Merge public metadata", R.usersMerge);
 L.push(`## 1c. Shared rate limiter on Redis (sequential, ${fmt.int(CFG.redisCalls ?? 0)} calls each, rounds of ${CFG.block})`, "");
 if (R.redisGet && R.redisMerge) {
   L.push(
-    "The same client calls with the built-in limiter and with `createRedisLimiter` (clerk-metadata-wasm/redis) on a local redis-server, interleaved. Both are given limits the run never reaches, so the figures are each limiter's own cost per call (Redis: one script round trip to take the slot before the request; the release is sent without waiting), never a wait.",
+    "The same client calls with the built-in limiter and with `createRedisLimiter` (clerk-metadata-wasm/redis) on a local redis-server, interleaved. Both are given limits the run never reaches, so the figures are each limiter's own cost per call (Redis: one script round trip to take the slot before the request, and one to release it after the answer, which the client awaits so that serverless hosts do not drop it), never a wait.",
     "",
   );
   head("Operation", "Contestant", "median", "p99", "median / built-in", "client CPU / call");
