@@ -46,11 +46,10 @@ export interface RedisLimiterOptions {
    */
   prefix?: string | undefined;
   /**
-   * Default: `CLERK_SECRET_KEY`. Read only to choose the instance limit: 1000 / 10 s for
-   * `sk_live_`, else 100 / 10 s. Never written to Redis, logged, or put in an error.
+   * Clerk's limits, which the defaults are: 10 writes / 10 s per user; 100 requests / 10 s per
+   * instance, or 1000 when the client says its key is a live one (`sk_live_`; the limiter never
+   * sees the key).
    */
-  secretKey?: string | undefined;
-  /** Clerk's limits, which the defaults are: 10 writes / 10 s per user; 100 or 1000 requests / 10 s per instance. */
   limits?: { userWrites?: RedisLimitWindow | undefined; instance?: RedisLimitWindow | undefined } | undefined;
   /**
    * How long a slot or a user lock taken by a process that then died is held (default 75 000 ms).
@@ -113,10 +112,13 @@ export function createRedisLimiter(options: RedisLimiterOptions = {}): ClerkRedi
   }
   const prefix = options.prefix ?? "clerk-metadata";
   if (typeof prefix !== "string" || prefix.length === 0) throw new TypeError("createRedisLimiter: prefix must be a non-empty string");
-  // Only the key's kind is kept: the key itself goes nowhere.
-  const live = (options.secretKey ?? process.env.CLERK_SECRET_KEY ?? "").trim().startsWith("sk_live_");
   const userWrites = window(options.limits?.userWrites ?? USER_WRITES, "limits.userWrites");
-  const instance = window(options.limits?.instance ?? (live ? INSTANCE_LIVE : INSTANCE_TEST), "limits.instance");
+  const configured = options.limits?.instance;
+  const instance = {
+    configured: configured === undefined ? undefined : window(configured, "limits.instance"),
+    live: INSTANCE_LIVE,
+    test: INSTANCE_TEST,
+  };
 
   let store: RedisStore;
   let close = async (): Promise<void> => {};
@@ -134,7 +136,6 @@ export function createRedisLimiter(options: RedisLimiterOptions = {}): ClerkRedi
   const limiter = new SharedLimiter({
     store,
     prefix,
-    instanceKind: live ? "live" : "test",
     userWrites,
     instance,
     leaseMs,

@@ -16,9 +16,9 @@ interface Window {
 export interface SharedLimiterOptions {
   store: RedisStore;
   prefix: string;
-  instanceKind: "live" | "test";
   userWrites: Window;
-  instance: Window;
+  /** The configured instance window, else Clerk's for the kind of key the client says it sends. */
+  instance: { configured: Window | undefined; live: Window; test: Window };
   leaseMs: number;
   /** onUnavailable: "fail". */
   fail: boolean;
@@ -53,10 +53,10 @@ export class SharedLimiter {
     this.options = options;
   }
 
-  async acquire(request: { userId: string; write: boolean; signal?: AbortSignal | undefined }): Promise<() => void | Promise<void>> {
+  async acquire(request: { userId: string; write: boolean; signal?: AbortSignal | undefined; live?: boolean | undefined }): Promise<() => void | Promise<void>> {
     const { signal } = request;
     if (signal?.aborted) return ABANDONED;
-    const keys = this.slotKeys(request.userId, request.write);
+    const keys = this.slotKeys(request.userId, request.write, request.live === true);
     const id = this.nextId();
     const args = [id, String(this.options.leaseMs), ...keys.flatMap((k) => [String(k.requests), String(k.windowMs)])];
     for (;;) {
@@ -135,9 +135,10 @@ export class SharedLimiter {
   }
 
   /** The instance key always; the user's write key for a write. */
-  private slotKeys(userId: string, write: boolean): SlotKey[] {
-    const { instance, userWrites, instanceKind } = this.options;
-    const keys: SlotKey[] = [{ key: `${this.tag()}:instance:${instanceKind}`, ...instance }];
+  private slotKeys(userId: string, write: boolean, live: boolean): SlotKey[] {
+    const { instance, userWrites } = this.options;
+    const [kind, window] = instance.configured !== undefined ? ["configured", instance.configured] : live ? ["live", instance.live] : ["test", instance.test];
+    const keys: SlotKey[] = [{ key: `${this.tag()}:instance:${kind}`, ...window }];
     // encodeURIComponent leaves no ':' in the id, so no user's key can spell another prefix's key.
     if (write) keys.push({ key: `${this.tag()}:user:${encodeURIComponent(userId)}`, ...userWrites });
     return keys;

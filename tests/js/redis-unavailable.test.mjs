@@ -181,10 +181,10 @@ describe('onUnavailable: "fail"', () => {
 describe("keys, secrets and the rest", () => {
   const LIVE_KEY = "sk_live_redis_test_secret_0123456789abcdef";
 
-  test("the secret key chooses the live limit and is never written to Redis or shown in an error", async () => {
+  test("a client with a live key is counted against the live limit; the key is never written to Redis or shown in an error", async () => {
     await withRedis({}, async (redis) => {
       await withServer({ secretKey: LIVE_KEY, users: { "user_a-b": {} }, userWriteLimit: false }, async (s) => {
-        const { client, limiter } = fleetClient(s, { url: redis.url, secretKey: LIVE_KEY, prefix: "app1" });
+        const { client, limiter } = fleetClient(s, { url: redis.url, prefix: "app1" });
         try {
           await client.mergeUserPublicMetadata("user_a-b", { a: 1 });
           await client.setUserPublicMetadataKey("user_a-b", "prefs", { x: 1 });
@@ -203,8 +203,8 @@ describe("keys, secrets and the rest", () => {
           await limiter.close();
         }
       });
-      const failing = createRedisLimiter({ url: `redis://127.0.0.1:${await freePort()}`, secretKey: LIVE_KEY, onUnavailable: "fail", unavailableAfterMs: 200 });
-      const err = await rejection(failing.acquire({ userId: "u", write: true }));
+      const failing = createRedisLimiter({ url: `redis://127.0.0.1:${await freePort()}`, onUnavailable: "fail", unavailableAfterMs: 200 });
+      const err = await rejection(failing.acquire({ userId: "u", write: true, live: true }));
       await failing.close();
       assertNoSecret(err, LIVE_KEY);
       assertNoSecret(err, LIVE_KEY.slice(8));
