@@ -17,7 +17,8 @@ import type {
   GenericQueryCtx,
   RegisteredAction,
   RegisteredMutation,
-  RegisteredQuery } from "convex/server";
+  RegisteredQuery,
+} from "convex/server";
 import { v } from "convex/values";
 import { createClerkMetadataClient } from "./index.js";
 import type { ClerkMetadataClient, ClerkMetadataClientOptions, ClerkRateLimiter, RateLimitWindow } from "./index.js";
@@ -109,7 +110,8 @@ const vBatch = { jobId: v.string(), from: v.number(), to: v.number() };
 const vItemResult = v.object({
   index: v.number(),
   status: v.union(v.literal("ok"), v.literal("error")),
-  error: v.optional(v.object({ code: v.string(), status: v.optional(v.number()), message: v.string() })) });
+  error: v.optional(v.object({ code: v.string(), status: v.optional(v.number()), message: v.string() })),
+});
 
 /** The job tables: spread into the app's schema, `defineSchema({ ...clerkMetadataTables, … })`. */
 export const clerkMetadataTables = {
@@ -120,15 +122,18 @@ export const clerkMetadataTables = {
     total: v.number(),
     done: v.number(),
     failed: v.number(),
-    batchSize: v.number() }),
+    batchSize: v.number(),
+  }),
   clerkMetadataJobItems: defineTable({
     jobId: v.id("clerkMetadataJobs"),
     index: v.number(),
     userId: v.string(),
     status: v.union(v.literal("pending"), v.literal("ok"), v.literal("error")),
-    error: v.optional(v.object({ code: v.string(), status: v.optional(v.number()), message: v.string() })) })
+    error: v.optional(v.object({ code: v.string(), status: v.optional(v.number()), message: v.string() })),
+  })
     .index("by_job_index", ["jobId", "index"])
-    .index("by_job_status", ["jobId", "status"]) };
+    .index("by_job_status", ["jobId", "status"]),
+};
 
 /**
  * The app's ctx as the job engine sees it: only the job tables, which the app's schema declares
@@ -171,7 +176,8 @@ export class ClerkConvex {
       onUserWritten: async (user) => {
         await record(user);
         await own?.(user);
-      } });
+      },
+    });
   }
 
   /**
@@ -202,16 +208,21 @@ export class ClerkConvex {
     return {
       runBatch: internalActionGeneric({
         args: vBatch,
-        handler: (ctx, batch) => this.engine().runBatch(ctx, this.client(ctx), batch) }),
+        handler: (ctx, batch) => this.engine().runBatch(ctx, this.client(ctx), batch),
+      }),
       pendingItems: internalQueryGeneric({
         args: vBatch,
-        handler: (ctx, batch) => this.engine().pendingItems(ctx, batch) }),
+        handler: (ctx, batch) => this.engine().pendingItems(ctx, batch),
+      }),
       recordResults: internalMutationGeneric({
         args: { jobId: v.string(), results: v.array(vItemResult) },
-        handler: (ctx, { jobId, results }) => this.engine().recordResults(ctx, jobId, results) }),
+        handler: (ctx, { jobId, results }) => this.engine().recordResults(ctx, jobId, results),
+      }),
       batchFinished: internalMutationGeneric({
         args: vOnCompleteArgs(v.object(vBatch)),
-        handler: (ctx, { context, result }) => this.engine().batchFinished(ctx, context, result) }) } as ClerkJobFunctions;
+        handler: (ctx, { context, result }) => this.engine().batchFinished(ctx, context, result),
+      }),
+    } as ClerkJobFunctions;
   }
 
   private engine(): Jobs {

@@ -12,17 +12,16 @@ import type {
   GenericMutationCtx,
   PublicHttpAction,
   RegisteredAction,
-  RegisteredMutation } from "convex/server";
+  RegisteredMutation,
+} from "convex/server";
 import { v } from "convex/values";
+import type { ClerkActionCtx, WorkpoolComponent } from "../convex.js";
 import { createClerkMetadataClient } from "../index.js";
 import type { ClerkMetadataClient, ClerkUserObject, MetadataKey, MetadataOf } from "../index.js";
 import { BACKFILLS, applyDeletion, applyState, firstDelivery, hasKey, mirrorTables, readField, readKey, rowOf, stateOf, vUserState } from "./mirror.js";
 import type { UserState } from "./mirror.js";
 import { handleWebhook } from "./webhook.js";
 import { applyPage, backfillFinished, backfillRow } from "./backfill.js";
-
-import type { ClerkActionCtx, WorkpoolComponent } from "../convex.js";
-
 
 /** A Convex `ctx` that can read the database: a query's or a mutation's (of any app's data model). */
 export type ClerkReaderCtx = { db: { get: unknown; query: unknown; normalizeId: unknown } };
@@ -206,7 +205,8 @@ export class ClerkUserMirror {
           receive: async (actionCtx, received) =>
             (await actionCtx.runMutation(this.options.functions().receive, received.kind === "state"
               ? { svixId: received.svixId, state: received.state }
-              : { svixId: received.svixId, deleted: { userId: received.userId, at: received.at } })) as string },
+              : { svixId: received.svixId, deleted: { userId: received.userId, at: received.at } })) as string,
+        },
         ctx,
         request,
       ),
@@ -243,10 +243,12 @@ export class ClerkUserMirror {
           if (!(await firstDelivery(ctx.db, svixId, Date.now(), retention))) return "duplicate";
           const changed = state ? await applyState(ctx.db, state) : deleted ? await applyDeletion(ctx.db, deleted.userId, deleted.at) : false;
           return changed ? "applied" : "stale";
-        } }),
+        },
+      }),
       applyUser: internalMutationGeneric({
         args: { state: vUserState },
-        handler: (ctx, { state }) => applyState(ctx.db, state) }),
+        handler: (ctx, { state }) => applyState(ctx.db, state),
+      }),
       backfillPage: internalActionGeneric({
         args: { backfillId: v.string(), cursor: v.union(v.string(), v.null()), pageSize: v.number() },
         handler: async (ctx, { backfillId, cursor, pageSize }) => {
@@ -259,14 +261,19 @@ export class ClerkUserMirror {
             cursor,
             states: users.map((user) => this.state(user)),
             // A page shorter than the limit is the last one.
-            next: users.length === pageSize && last !== undefined ? last.id : null });
-        } }),
+            next: users.length === pageSize && last !== undefined ? last.id : null,
+          });
+        },
+      }),
       applyPage: internalMutationGeneric({
         args: { backfillId: v.string(), cursor: v.union(v.string(), v.null()), states: v.array(vUserState), next: v.union(v.string(), v.null()) },
-        handler: (ctx, page) => applyPage(ctx.db, page, (next, pageSize) => this.enqueuePage(ctx, page.backfillId, next, pageSize)) }),
+        handler: (ctx, page) => applyPage(ctx.db, page, (next, pageSize) => this.enqueuePage(ctx, page.backfillId, next, pageSize)),
+      }),
       backfillFinished: internalMutationGeneric({
         args: vOnCompleteArgs(v.object({ backfillId: v.string() })),
-        handler: (ctx, { context, result }) => backfillFinished(ctx.db, context.backfillId, result) }) } as unknown as ClerkMirrorFunctions;
+        handler: (ctx, { context, result }) => backfillFinished(ctx.db, context.backfillId, result),
+      }),
+    } as unknown as ClerkMirrorFunctions;
   }
 
   private async enqueuePage(ctx: ClerkMutationCtx, backfillId: string, cursor: string | null, pageSize: number): Promise<void> {
