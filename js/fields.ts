@@ -1,7 +1,7 @@
 /**
  * The field clients (`client.public`, `.private`, `.unsafe`) over the wasm client, and the
  * many-user operations. Implementation only: every type they use is public and declared in
- * client.ts, whose declaration file is each entry's whole public surface.
+ * client.ts.
  */
 import type { WasmClient } from "./wasm.js";
 import {

@@ -5,8 +5,7 @@
  * key would overrun Clerk's limits together. `createRedisLimiter` gives the client (its `limiter`
  * option) slots counted in Redis by one Lua script, and a per-user lock for exact sets.
  *
- * This file is the entry's whole public surface: the build ships its declaration file as
- * dist/redis.d.ts, which may import nothing but the package entry.
+ * This file is the entry's whole public surface; the parts live in js/redis/.
  */
 import type { ClerkRateLimiter } from "./index.js";
 import { connectOwnClient } from "./redis/connect.js";

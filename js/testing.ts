@@ -9,10 +9,11 @@
  *
  * It depends on Node built-ins only, so shipping it adds no dependency for users.
  *
- * This file is the public entry: every exported type is declared here, because the build ships
- * its declaration file alone as dist/testing.d.ts. The parts live in js/testing/: store.ts (users,
- * metadata, merge-patch, User JSON), routes.ts (Clerk's checks, routes and error answers),
- * faults.ts (fault rules and how each is produced), limits.ts (sliding-window rate limits).
+ * This file is the public entry: the server, its options and the types of its public surface.
+ * The parts live in js/testing/: store.ts (users, metadata, merge-patch, User JSON), routes.ts
+ * (Clerk's checks, routes and error answers), faults.ts (fault rules and how each is produced),
+ * limits.ts (sliding-window rate limits), webhooks.ts (signed Clerk events), list.ts (the user
+ * list) and use-local.ts (`useLocalClerk`, one line of test set-up).
  */
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
@@ -22,10 +23,6 @@ import { createLimits } from "./testing/limits.js";
 import { ClerkRoutes, corsHeaders, internalErrorReply, preflight, readBody, recordRequest, sendReply } from "./testing/routes.js";
 import { UserStore, userBody } from "./testing/store.js";
 import { Webhooks, newWebhookSecret as newSecret, signWebhook as sign } from "./testing/webhooks.js";
-// The package's own entry, kept external by the build (./index.mjs or ./index.cjs beside this
-// bundle), so useLocalClerk configures the same copy of the package the user's tests import.
-import { configureDefaults } from "./index.js";
-import type { ClerkMetadataClientOptions } from "./index.js";
 
 /**
  * The secret key the server accepts when no `secretKey` option is given. It has the `sk_test_`
@@ -414,13 +411,7 @@ export async function startLocalClerkServer(options: LocalClerkServerOptions = {
       hold: (on) => outbox.hold(on),
       pending: () => outbox.pending(),
       send: (delivery, sendOptions) => outbox.send(delivery, sendOptions),
-      async flush(order = "oldest-first") {
-        const queue = outbox.pending();
-        if (order === "newest-first") queue.reverse();
-        const statuses: number[] = [];
-        for (const delivery of queue) statuses.push(await outbox.send(delivery));
-        return statuses;
-      },
+      flush: (order) => outbox.flush(order),
       settle: () => outbox.settle(),
     },
     injectFault: (rule) => faults.add(rule),
@@ -448,61 +439,4 @@ export async function startLocalClerkServer(options: LocalClerkServerOptions = {
   };
 }
 
-/**
- * Options of {@link useLocalClerk}: the server's (except that `userWriteLimit` defaults to `false`
- * here, so a test may write to one user quickly; pass Clerk's `{ requests: 10, windowMs: 10_000 }`
- * to test 429 handling), plus `defaults` for the package's top-level functions.
- */
-export interface UseLocalClerkOptions extends LocalClerkServerOptions {
-  /**
-   * Merged over the fast test defaults `{ rateLimit: false, maxRetries: 0, timeoutMs: 2000 }` and
-   * passed to the package's `configureDefaults`.
-   */
-  defaults?: ClerkMetadataClientOptions;
-}
-
-/** The defaults {@link useLocalClerk} gives the top-level functions before `options.defaults`. */
-export const LOCAL_TEST_DEFAULTS = { rateLimit: false, maxRetries: 0, timeoutMs: 2000 } as const;
-
-/**
- * One line of test setup: starts a local server, points `CLERK_SECRET_KEY` and `CLERK_API_URL`
- * (in `process.env`) at it, and calls the package's `configureDefaults` with fast test defaults
- * ({@link LOCAL_TEST_DEFAULTS} merged with `options.defaults`), so the top-level functions talk to
- * it without the rate limiter's waits, retries or long timeouts. The server's per-user write
- * limit is off unless `options.userWriteLimit` is given.
- *
- * Cleanup closes the server, restores both variables and calls `configureDefaults()` (the
- * built-in defaults). It is registered with `teardown` when given (vitest's `afterAll`,
- * node:test's `after`); the returned server's `close()` also runs it (once), for when no
- * `teardown` is passed.
- */
-export async function useLocalClerk(
-  options: UseLocalClerkOptions = {},
-  teardown?: (fn: () => unknown) => void,
-): Promise<LocalClerkServer> {
-  const { defaults, ...serverOptions } = options;
-  const server = await startLocalClerkServer({ userWriteLimit: false, ...serverOptions });
-  try {
-    configureDefaults({ ...LOCAL_TEST_DEFAULTS, ...defaults });
-  } catch (error) {
-    await server.close();
-    throw error;
-  }
-  const names = ["CLERK_SECRET_KEY", "CLERK_API_URL"] as const;
-  const saved = names.map((name) => process.env[name]);
-  process.env.CLERK_SECRET_KEY = server.secretKey;
-  process.env.CLERK_API_URL = server.url;
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> =>
-    (closing ??= (async () => {
-      names.forEach((name, i) => {
-        const value = saved[i];
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      });
-      configureDefaults();
-      await server.close();
-    })());
-  teardown?.(close);
-  return { ...server, close };
-}
+export * from "./testing/use-local.js";

@@ -119,6 +119,15 @@ export class Webhooks {
     );
   }
 
+  /** Sends every held delivery, one at a time, in the order of the changes or the reverse; resolves with their statuses. */
+  async flush(order: "oldest-first" | "newest-first" = "oldest-first"): Promise<number[]> {
+    const queue = this.pending();
+    if (order === "newest-first") queue.reverse();
+    const statuses: number[] = [];
+    for (const delivery of queue) statuses.push(await this.send(delivery));
+    return statuses;
+  }
+
   /** Resolves once every delivery under way has been answered. */
   async settle(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
