@@ -5,8 +5,9 @@
 //! order and number text survive, and the host parses it once with `JSON.parse`.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::fmt;
 
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -155,8 +156,43 @@ pub fn members(raw: &str) -> Result<Map, Error> {
     }
 }
 
-/// The members of a JSON object as raw slices (one reader for bodies and metadata alike).
-fn raw_members(text: &str) -> Result<HashMap<Cow<'_, str>, &RawValue>, serde_json::Error> {
+/// The members of a JSON object as raw slices, in the order sent (one reader for bodies and
+/// metadata alike). A handful of names is looked up once per object, so a list read backwards
+/// beats hashing every key; reading backwards makes the last of a repeated key win, as it does
+/// in `JSON.parse`.
+struct RawMembers<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'a> RawMembers<'a> {
+    fn get(&self, name: &str) -> Option<&'a RawValue> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|&(_, value)| value)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawMembers<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = RawMembers<'de>;
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry()? {
+                    members.push(member);
+                }
+                Ok(RawMembers(members))
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
+fn raw_members(text: &str) -> Result<RawMembers<'_>, serde_json::Error> {
     serde_json::from_str(text)
 }
 
