@@ -6,6 +6,7 @@ pub mod error;
 pub mod limiter;
 pub mod merge;
 pub mod options;
+mod pick;
 pub mod plan;
 pub mod response;
 pub mod retry;

@@ -4,15 +4,12 @@
 //! Metadata is kept as raw JSON slices of Clerk's body ([`RawValue`]): handed on untouched, key
 //! order and number text survive, and the host parses it once with `JSON.parse`.
 
-use std::borrow::Cow;
-use std::fmt;
-
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::cache::UserFields;
 use super::error::{ClerkErrorEntry, Error, ErrorKind};
+use super::pick::pick;
 use super::retry_after;
 use super::{Map, MetadataKind};
 
@@ -72,19 +69,24 @@ pub fn user_fields(response: &HttpResponse, required: MetadataKind) -> Result<Us
     json_answer(response)?;
     // Every member is checked (strict JSON, valid Unicode, nesting within serde_json's limit)
     // but kept as a raw slice; a key sent twice reads as JSON.parse reads it: the last one wins.
-    let user = raw_members(&response.body).map_err(|error| {
-        response.invalid(format_args!("the body is not a JSON user object ({error})"))
-    })?;
-    let object = |kind: MetadataKind| {
-        user.get(kind.field())
-            .map(|raw| raw.get())
+    let kinds = [
+        MetadataKind::Public,
+        MetadataKind::Private,
+        MetadataKind::Unsafe,
+    ];
+    let [public, private, unsafe_] =
+        pick(&response.body, kinds.map(MetadataKind::field)).map_err(|error| {
+            response.invalid(format_args!("the body is not a JSON user object ({error})"))
+        })?;
+    let object = |raw: Option<&RawValue>| {
+        raw.map(RawValue::get)
             .filter(|text| text.starts_with('{'))
             .map(str::to_owned)
     };
     let fields = UserFields {
-        public: object(MetadataKind::Public),
-        private: object(MetadataKind::Private),
-        unsafe_: object(MetadataKind::Unsafe),
+        public: object(public),
+        private: object(private),
+        unsafe_: object(unsafe_),
     };
     if fields.get(required).is_none() {
         return Err(response.invalid(format_args!("the user has no {} object", required.field())));
@@ -125,10 +127,11 @@ pub fn user_list(response: &HttpResponse) -> Result<&str, Error> {
     let users: Vec<&RawValue> =
         serde_json::from_str(&response.body).map_err(|error| invalid(&error))?;
     for (index, user) in users.iter().enumerate() {
-        let members = raw_members(user.get()).map_err(|error| invalid(&error))?;
-        let first = |name: &str| members.get(name).and_then(|raw| raw.get().chars().next());
-        let has_id = first("id") == Some('"');
-        let has_time = first("updated_at").is_some_and(|c| c.is_ascii_digit());
+        let [id, updated_at] =
+            pick(user.get(), ["id", "updated_at"]).map_err(|error| invalid(&error))?;
+        let first = |raw: Option<&RawValue>| raw.and_then(|raw| raw.get().chars().next());
+        let has_id = first(id) == Some('"');
+        let has_time = first(updated_at).is_some_and(|c| c.is_ascii_digit());
         if !(has_id && has_time) {
             return Err(invalid(&format_args!(
                 "user {index} has no string id or numeric updated_at"
@@ -156,51 +159,11 @@ pub fn members(raw: &str) -> Result<Map, Error> {
     }
 }
 
-/// The members of a JSON object as raw slices, in the order sent (one reader for bodies and
-/// metadata alike). A handful of names is looked up once per object, so a list read backwards
-/// beats hashing every key; reading backwards makes the last of a repeated key win, as it does
-/// in `JSON.parse`.
-struct RawMembers<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'a> RawMembers<'a> {
-    fn get(&self, name: &str) -> Option<&'a RawValue> {
-        self.0
-            .iter()
-            .rev()
-            .find(|(key, _)| key == name)
-            .map(|&(_, value)| value)
-    }
-}
-
-impl<'de> Deserialize<'de> for RawMembers<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Members;
-        impl<'de> Visitor<'de> for Members {
-            type Value = RawMembers<'de>;
-            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-                formatter.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut members = Vec::new();
-                while let Some(member) = map.next_entry()? {
-                    members.push(member);
-                }
-                Ok(RawMembers(members))
-            }
-        }
-        deserializer.deserialize_map(Members)
-    }
-}
-
-fn raw_members(text: &str) -> Result<RawMembers<'_>, serde_json::Error> {
-    serde_json::from_str(text)
-}
-
 /// One top-level member of raw metadata, as raw JSON text, without building the others.
 /// A key sent twice is read as JSON.parse reads it: the last one wins.
 pub fn member<'a>(raw: &'a str, key: &str) -> Result<Option<&'a str>, Error> {
-    let members = raw_members(raw).map_err(not_an_object)?;
-    Ok(members.get(key).map(|value| value.get()))
+    let [value] = pick(raw, [key]).map_err(not_an_object)?;
+    Ok(value.map(RawValue::get))
 }
 
 /// Turns a non-2xx response into an error with Clerk's code, trace id and `Retry-After`.
