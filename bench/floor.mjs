@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The floor of issue 12's design, measured beside the real package, @clerk/backend and plain fetch
+// the floor of the package's design, measured beside the real package, @clerk/backend and plain fetch
 // in one run: can ANY client built as mandated (HTTP exchange in Rust over the host's fetch, one
 // AbortController + one setTimeout per request, serde_json with RawValue, serde-wasm-bindgen
 // options) meet the per-call and cold-start targets? The floor is bench/floor/ (built here when
@@ -7,7 +7,7 @@
 //
 //   node bench/floor.mjs [--paced-seconds N] [--calls N] [--cold-runs N] [--no-profile]
 //
-// OURS=path/to/dist/index.mjs picks the package build (default /work/main/dist/index.mjs; its
+// OURS=path/to/dist/index.mjs picks the package build (default this checkout's dist/index.mjs; its
 // testing.mjs beside it runs the local server). Prints a markdown report, also written to
 // bench/results/floor.md. Talks to 127.0.0.1 only; every loop is bounded.
 import { spawn } from "node:child_process";
@@ -44,7 +44,7 @@ const CFG = {
   coldRuns: intArg("--cold-runs", 15, 100),
   profile: !argv.includes("--no-profile"),
 };
-const OURS = process.env.OURS ?? "/work/main/dist/index.mjs";
+const OURS = process.env.OURS ?? join(ROOT, "dist", "index.mjs");
 
 // The floor, built when missing or older than its sources.
 if (isStale()) await build({ log });

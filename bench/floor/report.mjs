@@ -15,7 +15,7 @@ export function renderReport({ R, CFG, NAMES, HOT_RATE_LIMIT, buildNote, clerkVe
   const cpu = os.cpus()[0]?.model?.trim() ?? "unknown";
   const load = (l) => l.map((x) => x.toFixed(2)).join(" / ");
 
-  L.push("# The floor of issue 12's design", "");
+  L.push("# the floor of the package's design", "");
   L.push(
     "bench/floor/ is the thinnest client the mandated design allows: the HTTP exchange in Rust over the host's global `fetch` " +
       "(web-sys `RequestInit`/`Headers`/`Response`/`AbortController`, `JsFuture`, `future_to_promise`), one `AbortController` and one " +
@@ -31,7 +31,7 @@ export function renderReport({ R, CFG, NAMES, HOT_RATE_LIMIT, buildNote, clerkVe
 
   // Targets, for the floor and the package side by side.
   const ratio = (a, b) => a / b;
-  L.push("## Targets (issue 12)", "");
+  L.push("## Targets", "");
   head("Figure", "floor", "package, client (rateLimit: false)", "package, default options", "target");
   for (const [mode, label] of [["hot", "back to back"], ["paced", `paced, ${CFG.pacedPerSecond}/s`]]) {
     for (const op of ["get", "merge"]) {

@@ -1,4 +1,4 @@
-//! The floor of issue 12's design: a Clerk metadata client with nothing but the mandated parts.
+//! the floor of the package's design: a Clerk metadata client with nothing but the mandated parts.
 //!
 //! Per request: one `AbortController`, one `setTimeout` that aborts it (cleared when done), the
 //! host's global `fetch` awaited through `JsFuture`, `ok` checked, the body read with
