@@ -189,10 +189,26 @@ struct Walker<'a> {
     /// Path segments, formatted only when an error needs them.
     path: Vec<Segment>,
     object_prototype: JsValue,
-    date_prototype: JsValue,
     /// Values still allowed: each takes at least one byte of JSON.
     budget: usize,
     max_bytes: usize,
+}
+
+fn prototype_of(value: &JsValue) -> JsValue {
+    Reflect::get_prototype_of(value)
+        .map(JsValue::from)
+        .unwrap_or(JsValue::NULL)
+}
+
+/// A method of this realm's `Date.prototype` (looked up only when an object is not plain).
+fn date_method(name: &str) -> Option<Function> {
+    Reflect::get(
+        &prototype_of(&js_sys::Date::new_0()),
+        &JsValue::from_str(name),
+    )
+    .ok()?
+    .dyn_into()
+    .ok()
 }
 
 enum Segment {
@@ -202,17 +218,11 @@ enum Segment {
 
 impl<'a> Walker<'a> {
     fn new(what: &'a str, max_bytes: usize) -> Walker<'a> {
-        let prototype_of = |value: &JsValue| {
-            Reflect::get_prototype_of(value)
-                .map(JsValue::from)
-                .unwrap_or(JsValue::NULL)
-        };
         Walker {
             what,
             ancestors: Vec::new(),
             path: Vec::new(),
             object_prototype: prototype_of(&Object::new()),
-            date_prototype: prototype_of(&js_sys::Date::new_0()),
             budget: max_bytes,
             max_bytes,
         }
@@ -359,18 +369,12 @@ impl<'a> Walker<'a> {
     /// Whether `value` is a `Date` of any realm: `Date.prototype.getTime` works only on objects
     /// that hold a date (a realm's own prototype check would miss another realm's dates).
     fn is_date(&self, value: &JsValue) -> bool {
-        Reflect::get(&self.date_prototype, &JsValue::from_str("getTime"))
-            .ok()
-            .and_then(|method| method.dyn_into::<Function>().ok())
-            .is_some_and(|get_time| get_time.call0(value).is_ok())
+        date_method("getTime").is_some_and(|get_time| get_time.call0(value).is_ok())
     }
 
     /// A `Date` becomes `toISOString()`, as `JSON.stringify` does; an invalid one is refused.
     fn date(&self, value: &JsValue) -> Result<Value, Error> {
-        let to_iso = Reflect::get(&self.date_prototype, &JsValue::from_str("toISOString"))
-            .ok()
-            .and_then(|method| method.dyn_into::<Function>().ok())
-            .ok_or_else(|| self.unreadable())?;
+        let to_iso = date_method("toISOString").ok_or_else(|| self.unreadable())?;
         match to_iso.call0(value).ok().and_then(|iso| iso.as_string()) {
             Some(iso) => Ok(Value::String(iso)),
             None => Err(self.refuse("is an invalid Date")),
