@@ -21,6 +21,7 @@ import { gzipSync, constants } from "node:zlib";
 import { BUNDLE, WASM, build, isStale } from "./floor/build.mjs";
 import { GET_POOL, GET_USER, MERGE_USERS, seedUsers, startServer } from "./lib/server.mjs";
 import { makeContestants } from "./lib/contestants.mjs";
+import { throughput } from "./lib/in-flight.mjs";
 import { fmt, median, percentileSorted, rotate, sorted } from "./lib/stats.mjs";
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -43,6 +44,8 @@ const CFG = {
   block: 50,
   coldRuns: intArg("--cold-runs", 15, 100),
   profile: !argv.includes("--no-profile"),
+  // As bench/run.mjs's throughput phase: GETs over 512 users, 256 in flight.
+  tp: { conc: 256, warmup: 2_048, rounds: 4, calls: 4_096 },
 };
 const OURS = process.env.OURS ?? join(ROOT, "dist", "index.mjs");
 
@@ -123,12 +126,21 @@ async function contestants(server, mode) {
       fetch: c.merge.fetch,
     },
   };
+  // Calls in flight together name different users (the package shares one request among
+  // concurrent reads of one user), as in bench/run.mjs's throughput phase.
+  const tp = {
+    floor: () => floor.get(pool()),
+    ours: c.getPool.ours,
+    fetchTimeout: c.asUsers.get.fetchTimeout,
+    clerk: c.getPool.clerk,
+    fetch: c.getPool.fetch,
+  };
   // The floor answers as the package does.
   const expected = JSON.stringify(await c.client.getUserPublicMetadata(GET_USER));
   if (JSON.stringify(await floor.get(GET_USER)) !== expected) throw new Error("sanity: the floor's GET differs from the package's");
   const merged = await floor.merge(MERGE_USERS[3], mergeBody(0));
   if (merged.lastSeen !== 0 || merged.prefs?.theme !== "dark") throw new Error("sanity: the floor's merge did not land");
-  return { fns, waits, wire: c.wire };
+  return { fns, tp, waits, wire: c.wire };
 }
 
 const summary = (values, cpuUs) => {
@@ -227,6 +239,11 @@ try {
       R[`hot_${op}`] = await hot(fns[op]);
     }
     R.hotWaits = waits.n;
+  });
+  await withServer(async (server) => {
+    const { tp } = await contestants(server, "paced");
+    log(`throughput GET: ${CFG.tp.rounds} rounds × ${CFG.tp.calls} calls, ${CFG.tp.conc} in flight`);
+    R.tp = await throughput(tp, CFG.tp);
   });
   for (const op of ["get", "merge"]) {
     // A fresh server and default client (an empty limiter) for each operation.

@@ -142,6 +142,7 @@ const distNote = SAVED ? SAVED.distNote : `${build.note}; measured snapshot: dis
 const { startServer, seedUsers, GET_USER } = await import("./lib/server.mjs");
 const { makeContestants, NAMES } = await import("./lib/contestants.mjs");
 const { median, percentileSorted, sorted, rotate, fmt, met } = await import("./lib/stats.mjs");
+const { throughput } = await import("./lib/in-flight.mjs");
 const { measureSizes } = await import("./lib/size.mjs");
 const { hasRedisServer, startRedisServer, makeRedisContestants, REDIS_NAMES } = await import("./lib/redis.mjs");
 const { sections, dataText, codeByCrate } = await import("./lib/wasm-anatomy.mjs");
@@ -252,43 +253,7 @@ async function paced(fns, { seconds, perSecond }) {
   );
 }
 
-// 2. Throughput, `conc` calls in flight.
-async function inFlight(fn, total, conc) {
-  let next = 0;
-  const worker = async () => {
-    while (next < total) {
-      next++;
-      await fn();
-    }
-  };
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: Math.min(conc, total) }, worker));
-  const ms = performance.now() - t0;
-  const c = process.cpuUsage(c0);
-  return { ms, cpuUs: c.user + c.system };
-}
-
-async function throughput(fns, { warmup, rounds, calls, conc }) {
-  const names = Object.keys(fns);
-  for (const n of names) await inFlight(fns[n], warmup, conc);
-  const per = Object.fromEntries(names.map((n) => [n, { rates: [], ms: 0, cpuUs: 0, calls: 0 }]));
-  for (let r = 0; r < rounds; r++) {
-    for (const n of rotate(names, r)) {
-      const { ms, cpuUs } = await inFlight(fns[n], calls, conc);
-      per[n].rates.push((calls / ms) * 1000);
-      per[n].ms += ms;
-      per[n].cpuUs += cpuUs;
-      per[n].calls += calls;
-    }
-  }
-  return Object.fromEntries(
-    names.map((n) => [
-      n,
-      { calls: per[n].calls, perSec: median(per[n].rates), min: Math.min(...per[n].rates), max: Math.max(...per[n].rates), cpuUsPerCall: per[n].cpuUs / per[n].calls },
-    ]),
-  );
-}
+// 2. Throughput: lib/in-flight.mjs.
 
 // 3. Cold start
 async function coldStart(server, runs, headers) {

@@ -15,7 +15,7 @@ export function renderReport({ R, CFG, NAMES, HOT_RATE_LIMIT, buildNote, clerkVe
   const cpu = os.cpus()[0]?.model?.trim() ?? "unknown";
   const load = (l) => l.map((x) => x.toFixed(2)).join(" / ");
 
-  L.push("# the floor of the package's design", "");
+  L.push("# The floor of the package's design", "");
   L.push(
     "bench/floor/ is the thinnest client the mandated design allows: the HTTP exchange in Rust over the host's global `fetch` " +
       "(web-sys `RequestInit`/`Headers`/`Response`/`AbortController`, `JsFuture`, `future_to_promise`), one `AbortController` and one " +
@@ -53,6 +53,11 @@ export function renderReport({ R, CFG, NAMES, HOT_RATE_LIMIT, buildNote, clerkVe
     };
     row(`cold start, import → first GET, ÷ @clerk/backend's ${fmt.ms(C.clerk.totalMs)} (${label})`, coldCell("floor"), coldCell("ours"), "(as the client)", "≤ 0.25×");
   }
+  const tpCell = (k) => {
+    const x = R.tp[k].perSec / R.tp.clerk.perSec;
+    return `${fmt.ratio(x)} ${mark(x >= 1)}`;
+  };
+  row(`throughput, GET, ${CFG.tp.conc} in flight, ÷ @clerk/backend`, tpCell("floor"), tpCell("ours"), "—", "≥ 1.00×");
   const sizeCell = (k) => `${fmt.int(R.size[k].gzip)} B ${mark(R.size[k].gzip <= WASM_GZIP_LIMIT)}`;
   row(".wasm gzip -9", sizeCell("floor"), sizeCell("ours"), "(same module)", `≤ ${fmt.int(WASM_GZIP_LIMIT)} B`);
   L.push("");
@@ -95,6 +100,13 @@ export function renderReport({ R, CFG, NAMES, HOT_RATE_LIMIT, buildNote, clerkVe
   perCall("GET public metadata", R.paced_get);
   perCall("Merge public metadata", R.paced_merge);
   L.push("Client CPU / call here is `process.cpuUsage()` around each call (µs resolution).", "");
+
+  L.push(`## 2b. Throughput, GET, ${CFG.tp.conc} calls in flight (${CFG.tp.rounds} rounds × ${fmt.int(CFG.tp.calls)} calls, median of rounds)`, "");
+  head("Contestant", "calls/s", "range over rounds", "÷ @clerk/backend", "÷ floor", "client CPU / call");
+  for (const [k, v] of Object.entries(R.tp)) {
+    row(NAMES[k], fmt.int(v.perSec), `${fmt.int(v.min)}–${fmt.int(v.max)}`, fmt.ratio(v.perSec / R.tp.clerk.perSec), fmt.ratio(v.perSec / R.tp.floor.perSec), `${v.cpuUsPerCall.toFixed(0)} µs`);
+  }
+  L.push("", "On 2 cores the server process shares the CPU with the client, so calls/s is partly bound by the server; client CPU / call is each contestant's own part.", "");
 
   L.push(`## 3. Cold start (fresh \`node\`, fetch warm; medians of ${CFG.coldRuns} runs each, interleaved)`, "");
   L.push(
