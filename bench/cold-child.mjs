@@ -4,6 +4,7 @@
 // which: "ours" | "clerk" | "fetch" (plain fetch, no library), or "ours-warm" | "clerk-warm":
 // the same after one plain fetch to the server made BEFORE the clock starts, so the figure is the
 // library's own cold cost without the host's one-off fetch (undici) initialisation.
+import { timeWasmConstructors } from "./lib/wasm-timing.mjs";
 const bootMs = performance.now();
 const { which, url, secretKey, indexUrl, user, headers } = JSON.parse(process.env.BENCH_COLD);
 const lib = which.replace(/-warm$/, "");
@@ -11,24 +12,8 @@ if (which.endsWith("-warm")) {
   const res = await fetch(`${url}/v1/users/${user}`, { headers });
   await res.json();
 }
-// For this package: time spent in `new WebAssembly.Module` / `new WebAssembly.Instance` (the
-// glue's initSync at first use), caught by wrapping both constructors.
-const wasmMs = { compile: 0, instantiate: 0 };
-if (lib === "ours") {
-  for (const [key, name] of [["compile", "Module"], ["instantiate", "Instance"]]) {
-    const Real = WebAssembly[name];
-    WebAssembly[name] = new Proxy(Real, {
-      construct(target, args, newTarget) {
-        const s = performance.now();
-        try {
-          return Reflect.construct(target, args, newTarget);
-        } finally {
-          wasmMs[key] += performance.now() - s;
-        }
-      },
-    });
-  }
-}
+// For this package: time spent compiling and instantiating wasm (the glue's initSync at first use).
+const wasmMs = lib === "ours" ? timeWasmConstructors() : { compile: 0, instantiate: 0 };
 const t0 = performance.now();
 let imported;
 let result;

@@ -4,6 +4,7 @@
 //
 // which: "floor" (bench/floor/out/floor.mjs) | "ours" (the package's dist/index.mjs) | "clerk" |
 // "host" (no library: an empty module imported, then fetch + AbortSignal.timeout)
+import { timeWasmConstructors } from "../lib/wasm-timing.mjs";
 const { which, settleMs, url, secretKey, floorUrl, oursUrl, emptyUrl, user, headers } = JSON.parse(process.env.BENCH_FLOOR_COLD);
 const warm = await fetch(`${url}/v1/users/${user}`, { headers });
 await warm.json();
@@ -12,20 +13,7 @@ await warm.json();
 if (settleMs > 0) await new Promise((resolve) => setTimeout(resolve, settleMs));
 
 // Time spent compiling and instantiating wasm (the glue's initSync on first client).
-const wasmMs = { compile: 0, instantiate: 0 };
-for (const [key, name] of [["compile", "Module"], ["instantiate", "Instance"]]) {
-  const Real = WebAssembly[name];
-  WebAssembly[name] = new Proxy(Real, {
-    construct(target, args, newTarget) {
-      const s = performance.now();
-      try {
-        return Reflect.construct(target, args, newTarget);
-      } finally {
-        wasmMs[key] += performance.now() - s;
-      }
-    },
-  });
-}
+const wasmMs = timeWasmConstructors();
 
 const t0 = performance.now();
 let imported;
