@@ -6,7 +6,8 @@
 //! offending value, before anything is sent. Its rules:
 //! - plain objects (prototype `Object.prototype`, of any realm, or `null`), arrays, strings,
 //!   finite numbers, booleans and `null` pass; a `Date` becomes its ISO string, as
-//!   `JSON.stringify` does;
+//!   `JSON.stringify` does (a `Date` whose prototype was set to `Object.prototype` or `null` has
+//!   no `toJSON` either, and is stored as the empty object `JSON.stringify` makes of it);
 //! - an object member whose value is `undefined` is dropped, as `JSON.stringify` does (so code
 //!   written against the original module keeps its meaning); `undefined` anywhere else is refused;
 //! - `BigInt`, functions, symbols, `NaN`, `±Infinity`, class instances (`Map`, `Set`, …),
@@ -22,6 +23,8 @@
 //! Every JS operation here is one that reports a throw as a `Result` (a `Proxy` trap may throw):
 //! an exception unwinding through wasm frames would leave the module's stack pointer behind and
 //! eventually corrupt the instance for every client in the process.
+
+use std::cell::OnceCell;
 
 use js_sys::{Array, Function, JsString, Object, Reflect};
 use wasm_bindgen::prelude::*;
@@ -189,6 +192,8 @@ struct Walker<'a> {
     /// Path segments, formatted only when an error needs them.
     path: Vec<Segment>,
     object_prototype: JsValue,
+    /// This realm's `Date.prototype`, found only once an object that is not plain shows up.
+    date_prototype: OnceCell<JsValue>,
     /// Values still allowed: each takes at least one byte of JSON.
     budget: usize,
     max_bytes: usize,
@@ -198,17 +203,6 @@ fn prototype_of(value: &JsValue) -> JsValue {
     Reflect::get_prototype_of(value)
         .map(JsValue::from)
         .unwrap_or(JsValue::NULL)
-}
-
-/// A method of this realm's `Date.prototype` (looked up only when an object is not plain).
-fn date_method(name: &str) -> Option<Function> {
-    Reflect::get(
-        &prototype_of(&js_sys::Date::new_0()),
-        &JsValue::from_str(name),
-    )
-    .ok()?
-    .dyn_into()
-    .ok()
 }
 
 enum Segment {
@@ -223,6 +217,7 @@ impl<'a> Walker<'a> {
             ancestors: Vec::new(),
             path: Vec::new(),
             object_prototype: prototype_of(&Object::new()),
+            date_prototype: OnceCell::new(),
             budget: max_bytes,
             max_bytes,
         }
@@ -369,12 +364,25 @@ impl<'a> Walker<'a> {
     /// Whether `value` is a `Date` of any realm: `Date.prototype.getTime` works only on objects
     /// that hold a date (a realm's own prototype check would miss another realm's dates).
     fn is_date(&self, value: &JsValue) -> bool {
-        date_method("getTime").is_some_and(|get_time| get_time.call0(value).is_ok())
+        self.date_method("getTime")
+            .is_some_and(|get_time| get_time.call0(value).is_ok())
+    }
+
+    fn date_method(&self, name: &str) -> Option<Function> {
+        let prototype = self
+            .date_prototype
+            .get_or_init(|| prototype_of(&js_sys::Date::new_0()));
+        Reflect::get(prototype, &JsValue::from_str(name))
+            .ok()?
+            .dyn_into()
+            .ok()
     }
 
     /// A `Date` becomes `toISOString()`, as `JSON.stringify` does; an invalid one is refused.
     fn date(&self, value: &JsValue) -> Result<Value, Error> {
-        let to_iso = date_method("toISOString").ok_or_else(|| self.unreadable())?;
+        let to_iso = self
+            .date_method("toISOString")
+            .ok_or_else(|| self.unreadable())?;
         match to_iso.call0(value).ok().and_then(|iso| iso.as_string()) {
             Some(iso) => Ok(Value::String(iso)),
             None => Err(self.refuse("is an invalid Date")),

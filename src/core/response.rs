@@ -67,8 +67,9 @@ pub fn user_metadata(response: &HttpResponse, kind: MetadataKind) -> Result<Map,
 /// be one, the others are kept when they are (for the cache).
 pub fn user_fields(response: &HttpResponse, required: MetadataKind) -> Result<UserFields, Error> {
     json_answer(response)?;
-    // Every member is checked (strict JSON, valid Unicode, nesting within serde_json's limit)
-    // but kept as a raw slice; a key sent twice reads as JSON.parse reads it: the last one wins.
+    // The body's syntax is checked and its keys unescaped; the fields are kept as raw slices,
+    // whose escapes and depth the host's JSON.parse reads. A key sent twice reads as JSON.parse
+    // reads it: the last one wins.
     let kinds = [
         MetadataKind::Public,
         MetadataKind::Private,

@@ -259,6 +259,19 @@ describe("what valid input becomes on the wire", () => {
     });
   });
 
+  test("a Date given a plain prototype is what JSON.stringify makes of it: an empty object", async () => {
+    await withEnvServer({ users: { user_1: { public_metadata: { keep: 1 } } } }, async (s) => {
+      const member = Object.setPrototypeOf(new Date(0), Object.prototype);
+      const root = Object.setPrototypeOf(new Date(0), null);
+      await pkg.mergeUserPublicMetadata("user_1", { member, subclassed: new (class extends Date {})(0) });
+      assert.deepEqual(s.requests[0].json, JSON.parse(JSON.stringify({ public_metadata: { member, subclassed: new Date(0) } })));
+      assert.deepEqual(s.requests[0].json.public_metadata, { member: {}, subclassed: "1970-01-01T00:00:00.000Z" });
+      await pkg.mergeUserPublicMetadata("user_1", root);
+      assert.deepEqual(s.requests[1].json, { public_metadata: {} });
+      assert.deepEqual(s.getUser("user_1").public_metadata, { keep: 1, member: {}, subclassed: "1970-01-01T00:00:00.000Z" });
+    });
+  });
+
   test("arguments are read when the function is called, not later", async () => {
     await withEnvServer({ users: { user_1: {} } }, async (s) => {
       const metadata = { a: 1 };
