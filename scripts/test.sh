@@ -24,6 +24,9 @@ step "rustfmt and clippy (native and wasm32, warnings are errors)"
 cargo fmt --all -- --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo clippy --target wasm32-unknown-unknown --all-targets --quiet -- -D warnings
+# bench/floor/ (the design's floor, measured by `node bench/floor.mjs`) is a crate of its own.
+cargo fmt --manifest-path bench/floor/Cargo.toml -- --check
+cargo clippy --manifest-path bench/floor/Cargo.toml --target wasm32-unknown-unknown --quiet -- -D warnings
 
 step "cargo test: the pure core, natively"
 run cargo cargo test --quiet
@@ -37,7 +40,7 @@ if [ -d .git ] && ! git diff --quiet -- pkg/; then
 fi
 
 step "wasm size"
-# The budget is 100 KB gzip and is not met yet (about 123 KB: see CONTRIBUTING). Until it is,
+# The budget is 100 KB gzip and is not met yet (about 122 KB: see CONTRIBUTING). Until it is,
 # this guards against regressions: a build that grows past 123,000 B fails.
 node -e '
   const size = require("node:zlib").gzipSync(require("node:fs").readFileSync("pkg/clerk_metadata_wasm_bg.wasm"), { level: 9 }).length;
