@@ -1,242 +1,191 @@
 #!/usr/bin/env node
-// the floor of the package's design, measured beside the real package, @clerk/backend and plain fetch
-// in one run: can ANY client built as mandated (HTTP exchange in Rust over the host's fetch, one
-// AbortController + one setTimeout per request, serde_json with RawValue, serde-wasm-bindgen
+// The floor of the package's design, measured beside the real package, @clerk/backend and plain
+// fetch in one run: can ANY client built as mandated (HTTP exchange in Rust over the host's fetch,
+// one AbortController + one setTimeout per request, serde_json with RawValue, serde-wasm-bindgen
 // options) meet the per-call and cold-start targets? The floor is bench/floor/ (built here when
 // its output is missing or stale).
 //
-//   node bench/floor.mjs [--paced-seconds N] [--calls N] [--cold-runs N] [--no-profile]
+//   node bench/floor.mjs [--quick] [--paced-seconds N] [--calls N] [--cold-runs N] [--no-profile]
 //
-// OURS=path/to/dist/index.mjs picks the package build (default this checkout's dist/index.mjs; its
-// testing.mjs beside it runs the local server). Prints a markdown report, also written to
-// bench/results/floor.md. Talks to 127.0.0.1 only; every loop is bounded.
-import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { once } from "node:events";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// OURS=path/to/dist/index.mjs picks the package build (default this checkout's dist/index.mjs; it
+// must inline its pkg/ wasm, and its testing.mjs beside it runs the local server). Prints a
+// markdown report, also written to bench/results/floor.md. Talks to 127.0.0.1 only; every loop is
+// bounded.
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync, constants } from "node:zlib";
 import { BUNDLE, WASM, build, isStale } from "./floor/build.mjs";
-import { GET_POOL, GET_USER, MERGE_USERS, seedUsers, startServer } from "./lib/server.mjs";
-import { makeContestants } from "./lib/contestants.mjs";
-import { throughput } from "./lib/in-flight.mjs";
-import { fmt, median, percentileSorted, rotate, sorted } from "./lib/stats.mjs";
+import { renderReport } from "./floor/report.mjs";
+import { coldStarts, runChild } from "./lib/child.mjs";
+import { NAMES, makeContestants, mergeBody, poolGet, poolMerge } from "./lib/contestants.mjs";
+import { THROUGHPUT, THROUGHPUT_QUICK, throughput } from "./lib/in-flight.mjs";
+import { paced, sequential } from "./lib/loops.mjs";
+import { clerkVersion, ensureBenchDeps, readBuild, sha, writeSnapshot } from "./lib/preconditions.mjs";
+import { GET_USER, MERGE_USERS, serverPool } from "./lib/server.mjs";
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, "..");
 const started = performance.now();
 const log = (m) => process.stderr.write(`[floor ${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s] ${m}\n`);
+const fail = (m) => {
+  process.stderr.write(`floor: ${m}\n`);
+  process.exit(2);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Options
 const argv = process.argv.slice(2);
+const FLAGS = {
+  "--quick": ["", "tiny counts and no CPU profile (a smoke test, about 20 s)"],
+  "--paced-seconds": ["N", "seconds of the paced phase, per operation (default 30)"],
+  "--calls": ["N", "back-to-back calls per contestant and operation (default 5000)"],
+  "--cold-runs": ["N", "cold-start processes per contestant and mode (default 15)"],
+  "--no-profile": ["", "skip the CPU profile"],
+};
+if (argv.includes("--help") || argv.includes("-h")) {
+  const lines = Object.entries(FLAGS).map(([flag, [arg, help]]) => `  ${`${flag} ${arg}`.padEnd(20)}${help}\n`);
+  process.stdout.write(`usage: node bench/floor.mjs [flags]\n${lines.join("")}`);
+  process.exit(0);
+}
+for (const [i, a] of argv.entries()) {
+  const isValue = i > 0 && FLAGS[argv[i - 1]]?.[0] === "N";
+  if (!(a in FLAGS) && !isValue) fail(`unknown argument ${a} (see --help)`);
+}
 const intArg = (flag, fallback, max) => {
   const i = argv.indexOf(flag);
   if (i === -1) return fallback;
   const v = Number(argv[i + 1]);
-  if (!(Number.isInteger(v) && v > 0 && v <= max)) throw new Error(`${flag} needs an integer 1..${max}`);
+  if (!(Number.isInteger(v) && v > 0 && v <= max)) fail(`${flag} needs an integer 1..${max}`);
   return v;
 };
+const QUICK = argv.includes("--quick");
 const CFG = {
-  pacedSeconds: intArg("--paced-seconds", 30, 600),
+  pacedSeconds: intArg("--paced-seconds", QUICK ? 2 : 30, 600),
   pacedPerSecond: 8,
-  calls: intArg("--calls", 5_000, 100_000),
-  warmup: 500,
-  block: 50,
-  coldRuns: intArg("--cold-runs", 15, 100),
-  profile: !argv.includes("--no-profile"),
-  // As bench/run.mjs's throughput phase: GETs over 512 users, 256 in flight.
-  tp: { conc: 256, warmup: 2_048, rounds: 4, calls: 4_096 },
+  calls: intArg("--calls", QUICK ? 200 : 5_000, 100_000),
+  warmup: QUICK ? 50 : 500,
+  block: QUICK ? 25 : 50,
+  coldRuns: intArg("--cold-runs", QUICK ? 2 : 15, 100),
+  // How long the "settled" cold starts wait after the warm-up fetch.
+  settleMs: 100,
+  // As bench/run.mjs's throughput phase, with 6 rounds instead of 4: the contestants are within
+  // a few % of each other, and the median of 6 rounds moves less from run to run (about 12 s more).
+  tp: QUICK ? THROUGHPUT_QUICK : { ...THROUGHPUT, rounds: 6 },
+  profile: QUICK || argv.includes("--no-profile") ? null : { calls: 2_400, rounds: 6, warmup: 300, intervalUs: 100 },
 };
 const OURS = process.env.OURS ?? join(ROOT, "dist", "index.mjs");
+const oursRoot = join(dirname(OURS), "..");
+const rel = (path) => relative(ROOT, path) || ".";
 
-// The floor, built when missing or older than its sources.
+// ---------------------------------------------------------------------------------------------
+// Preconditions: the bench's dependencies, a package build from its current wasm, the floor built.
+const depsState = ensureBenchDeps(log);
+const ours = readBuild(oursRoot);
+if (ours.state !== "fresh") {
+  fail(`${rel(OURS)} is ${ours.state}: run \`npm run build\` (or \`node scripts/build.mjs --skip-wasm\` when pkg/ is current) first`);
+}
 if (isStale()) await build({ log });
 
-// Snapshot the package build (index.mjs is self-contained: the wasm is inlined) with the
-// testing.mjs and local-server.mjs the local server needs, so a rebuild during the run changes
-// nothing measured.
-const tmp = mkdtempSync(join(os.tmpdir(), "floor-bench-"));
+// Snapshot the package build with the testing.mjs and local-server.mjs the local server needs, so
+// a rebuild during the run changes nothing measured.
+const tmp = mkdtempSync(join(os.tmpdir(), "clerk-metadata-wasm-bench-floor-"));
 const snap = join(tmp, "pkg-snapshot");
-mkdirSync(join(snap, "dist"), { recursive: true });
+const indexPath = writeSnapshot(ours.indexText, snap);
+copyFileSync(join(dirname(OURS), "testing.mjs"), join(snap, "dist", "testing.mjs"));
 mkdirSync(join(snap, "scripts"), { recursive: true });
-for (const f of ["index.mjs", "testing.mjs"]) copyFileSync(join(dirname(OURS), f), join(snap, "dist", f));
 copyFileSync(join(ROOT, "scripts", "local-server.mjs"), join(snap, "scripts", "local-server.mjs"));
-const indexPath = join(snap, "dist", "index.mjs");
-const indexText = readFileSync(indexPath, "utf8");
-const oursWasmPath = join(dirname(OURS), "..", "pkg", "clerk_metadata_wasm_bg.wasm");
-const oursWasm = readFileSync(oursWasmPath);
-const sha = (data) => createHash("sha256").update(data).digest("hex").slice(0, 12);
+const oursWasmPath = join(oursRoot, "pkg", "clerk_metadata_wasm_bg.wasm");
 const floorWasm = readFileSync(WASM);
-const buildNote = `${OURS} ${sha(indexText)} (${indexText.includes(oursWasm.toString("base64")) ? "inlines" : "does NOT inline"} ${oursWasmPath}, ${sha(oursWasm)}); floor ${sha(floorWasm)}`;
-const seedPath = join(tmp, "users.json");
-writeFileSync(seedPath, JSON.stringify(seedUsers()));
+const buildNote = `${rel(OURS)} ${sha(ours.indexText)} (inlines ${rel(oursWasmPath)}, ${sha(ours.wasm)}); floor ${sha(floorWasm)}`;
+const { withServer, close } = serverPool(snap, tmp);
 
-async function withServer(fn) {
-  const server = await startServer(snap, seedPath);
-  try {
-    return await fn(server);
-  } finally {
-    await server.stop();
-  }
-}
-
-const NAMES = {
-  floor: "**floor** (bench/floor: the mandated design, nothing else)",
-  ours: "clerk-metadata-wasm, client (rateLimit: false)",
-  oursDefault: "clerk-metadata-wasm, createClerkMetadataClient (default options, limiter on)",
-  fetchTimeout: "plain fetch + AbortSignal.timeout",
-  clerk: "@clerk/backend",
-  fetch: "plain fetch",
-};
+const FLOOR_NAMES = { floor: "**floor** (bench/floor: the mandated design, nothing else)", ...NAMES, host: "host only (no library)" };
+// The default-options client's limits back to back. Clerk's windows (100 requests and 10 writes
+// per user a 10 s) would be full within a second, so the hot loop uses 1 ms windows (51 ms with
+// the limiter's 50 ms safety margin) and 1000 requests: the same bookkeeping (a slot taken and
+// released per request, a write slot per user), a limit never reached.
 const HOT_RATE_LIMIT = { instance: { requests: 1000, windowMs: 1 }, userWrites: { requests: 10, windowMs: 1 } };
-const mergeBody = (i) => ({ lastSeen: i, prefs: { theme: "dark", lang: "en" } });
 
-/** Every contestant of one mode: `hot` (back to back) or paced (as users call it). */
+/**
+ * Every contestant of one mode, `hot` (back to back) or `paced` (as users call it). Within a mode
+ * all send the same requests: hot GETs read GET_USER, paced GETs and throughput go round-robin over
+ * the pool, merges (both modes) write the pool round-robin with mergeBody.
+ */
 async function contestants(server, mode) {
   const { url, secretKey } = server;
   const c = await makeContestants({ root: snap, indexPath, url, secretKey });
   const { createFloorClient } = await import(pathToFileURL(BUNDLE).href);
   const floor = createFloorClient({ secretKey, apiUrl: url });
-  // Default options, counting waits. Back to back, Clerk's windows (100 requests and 10 writes
-  // per user a 10 s) would be full within a second, so the hot loop uses 1 ms windows (51 ms
-  // with the limiter's 50 ms safety margin) and 1000 requests: the same bookkeeping (a slot
-  // taken and released per request, a write slot per user), a limit never reached.
   const waits = { n: 0 };
-  const onWait = () => waits.n++;
-  const rateLimit = mode === "hot" ? HOT_RATE_LIMIT : undefined;
-  const defaults = c.ours.createClerkMetadataClient({ secretKey, apiUrl: url, onWait, ...(rateLimit ? { rateLimit } : {}) });
-  let n = 0;
-  let p = 0;
-  const pool = () => GET_POOL[p++ % GET_POOL.length];
-  const fns = {
-    get: {
-      floor: mode === "hot" ? () => floor.get(GET_USER) : () => floor.get(pool()),
-      ours: mode === "hot" ? c.get.ours : c.getPool.ours,
-      oursDefault: () => defaults.getUserPublicMetadata(pool()),
-      fetchTimeout: mode === "hot" ? c.getReference.fetchTimeout : c.asUsers.get.fetchTimeout,
-      clerk: mode === "hot" ? c.get.clerk : c.asUsers.get.clerk,
-      fetch: mode === "hot" ? c.get.fetch : c.getPool.fetch,
-    },
-    merge: {
-      floor: mode === "hot" ? () => floor.merge(MERGE_USERS[3], mergeBody(n++)) : () => floor.merge(pool(), mergeBody(n++)),
-      ours: c.merge.ours,
-      oursDefault: () => defaults.mergeUserPublicMetadata(pool(), mergeBody(n++)),
-      fetchTimeout: c.asUsers.merge.fetchTimeout,
-      clerk: mode === "hot" ? c.merge.clerk : c.asUsers.merge.clerk,
-      fetch: c.merge.fetch,
-    },
+  const rateLimit = mode === "hot" ? { rateLimit: HOT_RATE_LIMIT } : {};
+  const defaults = c.ours.createClerkMetadataClient({ secretKey, apiUrl: url, onWait: () => waits.n++, ...rateLimit });
+  const getOne = {
+    floor: () => floor.get(GET_USER),
+    ours: c.get.ours,
+    oursDefault: () => defaults.getUserPublicMetadata(GET_USER),
+    fetchTimeout: c.getReference.fetchTimeout,
+    clerk: c.get.clerk,
+    fetch: c.get.fetch,
   };
-  // Calls in flight together name different users (the package shares one request among
-  // concurrent reads of one user), as in bench/run.mjs's throughput phase.
-  const tp = {
-    floor: () => floor.get(pool()),
+  const getPool = {
+    floor: poolGet((id) => floor.get(id)),
     ours: c.getPool.ours,
+    oursDefault: poolGet((id) => defaults.getUserPublicMetadata(id)),
     fetchTimeout: c.asUsers.get.fetchTimeout,
     clerk: c.getPool.clerk,
     fetch: c.getPool.fetch,
   };
+  const merge = {
+    floor: poolMerge((id, m) => floor.merge(id, m)),
+    ours: c.mergePool.ours,
+    oursDefault: poolMerge((id, m) => defaults.mergeUserPublicMetadata(id, m)),
+    fetchTimeout: c.mergePool.fetchTimeout,
+    clerk: c.mergePool.clerk,
+    fetch: c.mergePool.fetch,
+  };
+  // Throughput: calls in flight together name different users (the package shares one request
+  // among concurrent reads of one user), as in bench/run.mjs's throughput phase; without the
+  // default-options client, whose limiter (100 requests a 10 s) would queue 256 calls in flight.
+  const { oursDefault: _queued, ...tp } = getPool;
   // The floor answers as the package does.
   const expected = JSON.stringify(await c.client.getUserPublicMetadata(GET_USER));
   if (JSON.stringify(await floor.get(GET_USER)) !== expected) throw new Error("sanity: the floor's GET differs from the package's");
   const merged = await floor.merge(MERGE_USERS[3], mergeBody(0));
   if (merged.lastSeen !== 0 || merged.prefs?.theme !== "dark") throw new Error("sanity: the floor's merge did not land");
-  return { fns, tp, waits, wire: c.wire };
+  return { fns: { get: mode === "hot" ? getOne : getPool, merge }, tp, waits, wire: c.wire };
 }
 
-const summary = (values, cpuUs) => {
-  const s = sorted(values);
-  return { calls: s.length, median: median(s), p99: percentileSorted(s, 99), cpuUsPerCall: cpuUs / s.length };
-};
-
-/** Back to back, interleaved in blocks (the first contestant rotates each round). */
-async function hot(fns) {
-  const names = Object.keys(fns);
-  for (const k of names) for (let i = 0; i < CFG.warmup; i++) await fns[k]();
-  const samples = Object.fromEntries(names.map((k) => [k, []]));
-  const cpu = Object.fromEntries(names.map((k) => [k, 0]));
-  for (let r = 0; r < Math.ceil(CFG.calls / CFG.block); r++) {
-    for (const k of rotate(names, r)) {
-      const c0 = process.cpuUsage();
-      for (let i = 0; i < CFG.block; i++) {
-        const t0 = performance.now();
-        await fns[k]();
-        samples[k].push(performance.now() - t0);
-      }
-      const c = process.cpuUsage(c0);
-      cpu[k] += c.user + c.system;
-    }
-  }
-  return Object.fromEntries(names.map((k) => [k, summary(samples[k], cpu[k])]));
-}
-
-/** `pacedPerSecond` calls a second per contestant, interleaved (as bench/run.mjs's `paced`). */
-async function paced(fns) {
-  const names = Object.keys(fns);
-  for (const k of names) await fns[k]();
-  const samples = Object.fromEntries(names.map((k) => [k, []]));
-  const cpu = Object.fromEntries(names.map((k) => [k, 0]));
-  for (let second = 0; second < CFG.pacedSeconds; second++) {
-    const next = performance.now() + 1000;
-    for (let i = 0; i < CFG.pacedPerSecond; i++) {
-      for (const k of rotate(names, second + i)) {
-        const c0 = process.cpuUsage();
-        const t0 = performance.now();
-        await fns[k]();
-        samples[k].push(performance.now() - t0);
-        const c = process.cpuUsage(c0);
-        cpu[k] += c.user + c.system;
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - performance.now())));
-  }
-  return Object.fromEntries(names.map((k) => [k, summary(samples[k], cpu[k])]));
-}
-
-/** `node script` with env; its last stdout line as JSON. */
-async function runChild(script, env) {
-  const child = spawn(process.execPath, [join(BENCH, "floor", script)], { cwd: BENCH, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (err += d));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 300_000);
-  const [code, signal] = await once(child, "exit");
-  clearTimeout(timer);
-  if (code !== 0) throw new Error(`${script} exited ${code ?? signal}: ${err.trim().slice(-1500)}`);
-  return JSON.parse(out.trim().split("\n").at(-1));
-}
-
+/** Cold starts, each contestant right after the warm-up fetch and after the host has settled. */
 async function coldStart(server, headers) {
   const names = ["floor", "ours", "clerk", "host"];
   const emptyPath = join(tmp, "empty.mjs");
   writeFileSync(emptyPath, "export default 1;\n");
-  const urls = { floorUrl: pathToFileURL(BUNDLE).href, oursUrl: pathToFileURL(indexPath).href, emptyUrl: pathToFileURL(emptyPath).href };
-  const env = (which, settleMs) => ({
-    BENCH_FLOOR_COLD: JSON.stringify({ which, settleMs, url: server.url, secretKey: server.secretKey, ...urls, user: GET_USER, headers }),
-  });
-  // Each contestant with the clock started right after the warm-up fetch (as bench/cold-child.mjs
-  // does) and after the host has settled for 100 ms, all interleaved.
-  const runs = names.flatMap((k) => [[k, 0], [k, 100]]);
-  for (const [k, settle] of runs) await runChild("cold-child.mjs", env(k, settle)); // file cache; discarded
-  const rows = new Map(runs.map(([k, settle]) => [`${k}/${settle}`, []]));
-  for (let r = 0; r < CFG.coldRuns; r++) {
-    for (const [k, settle] of rotate(runs, r)) rows.get(`${k}/${settle}`).push(await runChild("cold-child.mjs", env(k, settle)));
-  }
-  const fields = ["importMs", "createMs", "callMs", "totalMs", "wasmCompileMs", "wasmInstantiateMs"];
-  const summarise = (settle) =>
-    Object.fromEntries(names.map((k) => [k, Object.fromEntries(fields.map((f) => [f, median(rows.get(`${k}/${settle}`).map((x) => x[f]))]))]));
-  return { immediate: summarise(0), settled: summarise(100) };
+  const common = {
+    url: server.url,
+    secretKey: server.secretKey,
+    user: GET_USER,
+    headers,
+    indexUrl: pathToFileURL(indexPath).href,
+    floorUrl: pathToFileURL(BUNDLE).href,
+    emptyUrl: pathToFileURL(emptyPath).href,
+  };
+  const args = {};
+  for (const k of names) for (const settleMs of [0, CFG.settleMs]) args[`${k}/${settleMs}`] = { ...common, which: `${k}-warm`, settleMs };
+  const runs = await coldStarts(args, CFG.coldRuns);
+  const of = (settleMs) => Object.fromEntries(names.map((k) => [k, runs[`${k}/${settleMs}`]]));
+  return { immediate: of(0), settled: of(CFG.settleMs) };
 }
 
-// ---------------------------------------------------------------------------------------------
-const R = { loadStart: os.loadavg() };
-try {
+/** Every phase, each against a fresh server. */
+async function measure(R) {
   await withServer(async (server) => {
     const { fns, waits, wire } = await contestants(server, "hot");
     R.wire = wire;
     for (const op of ["get", "merge"]) {
       log(`hot ${op}: ${CFG.calls} calls × ${Object.keys(fns[op]).length} contestants, blocks of ${CFG.block}`);
-      R[`hot_${op}`] = await hot(fns[op]);
+      R[`hot_${op}`] = await sequential(fns[op], { warmup: CFG.warmup, calls: CFG.calls, block: CFG.block });
     }
     R.hotWaits = waits.n;
   });
@@ -250,33 +199,40 @@ try {
     await withServer(async (server) => {
       const { fns, waits } = await contestants(server, "paced");
       log(`paced ${op}: ${CFG.pacedSeconds} s × ${CFG.pacedPerSecond} calls/s per contestant`);
-      R[`paced_${op}`] = await paced(fns[op]);
+      R[`paced_${op}`] = await paced(fns[op], { seconds: CFG.pacedSeconds, perSecond: CFG.pacedPerSecond, warmup: 1 });
       R[`pacedWaits_${op}`] = waits.n;
     });
   }
   await withServer(async (server) => {
-    log(`cold start: ${CFG.coldRuns} fresh processes per contestant`);
+    log(`cold start: ${CFG.coldRuns} fresh processes per contestant and mode`);
     R.cold = await coldStart(server, R.wire.get.headers);
   });
   if (CFG.profile) {
     log("CPU profile: GET and merge, floor vs package vs plain fetch");
-    R.profile = await withServer((server) =>
-      runChild("profile-child.mjs", {
-        BENCH_FLOOR_PROF: JSON.stringify({ url: server.url, secretKey: server.secretKey, root: snap, indexPath, floorPath: BUNDLE, calls: 2_400, rounds: 6, warmup: 300, intervalUs: 100 }),
+    const { result } = await withServer((server) =>
+      runChild("floor/profile-child.mjs", {
+        BENCH_FLOOR_PROF: JSON.stringify({ url: server.url, secretKey: server.secretKey, root: snap, indexPath, floorPath: BUNDLE, ...CFG.profile }),
       }),
     );
+    R.profile = result;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+log(`${QUICK ? "quick" : "full"} run; package ${buildNote}; bench deps ${depsState}`);
+const R = { loadStart: os.loadavg() };
+try {
+  await measure(R);
 } finally {
-  rmSync(tmp, { recursive: true, force: true });
+  await close();
 }
 const gz = (b) => gzipSync(b, { level: constants.Z_BEST_COMPRESSION }).length;
-R.size = { floor: { raw: floorWasm.length, gzip: gz(floorWasm) }, ours: { raw: oursWasm.length, gzip: gz(oursWasm) } };
+R.size = { floor: { raw: floorWasm.length, gzip: gz(floorWasm) }, ours: { raw: ours.wasm.length, gzip: gz(ours.wasm) } };
 R.loadEnd = os.loadavg();
 R.seconds = (performance.now() - started) / 1000;
 
-// ---------------------------------------------------------------------------------------------
-const { renderReport } = await import("./floor/report.mjs");
-const report = renderReport({ R, CFG, NAMES, HOT_RATE_LIMIT, buildNote, clerkVersion: JSON.parse(readFileSync(join(BENCH, "node_modules", "@clerk", "backend", "package.json"), "utf8")).version });
+const paths = { floorWasm: rel(WASM), oursWasm: rel(oursWasmPath) };
+const report = renderReport({ R, CFG, QUICK, NAMES: FLOOR_NAMES, HOT_RATE_LIMIT, buildNote, paths, clerkVersion: clerkVersion() });
 mkdirSync(join(BENCH, "results"), { recursive: true });
 writeFileSync(join(BENCH, "results", "floor.md"), report);
 process.stdout.write(`${report}\n`);

@@ -1,14 +1,14 @@
 // Only the Redis limiter's row of `npm run bench` (section 1c), for trying a change quickly:
 //   [CALLS=2000] node bench/redis-row.mjs      (after node scripts/build.mjs --skip-wasm)
-// Same method as the full bench: a local server in its own process, contestants interleaved in
-// rounds of 50, medians.
+// Same method as the full bench (lib/loops.mjs's sequential): a local server in its own process,
+// contestants interleaved in rounds of 50, medians.
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startServer, seedUsers } from "./lib/server.mjs";
 import { startRedisServer, makeRedisContestants, REDIS_NAMES } from "./lib/redis.mjs";
-import { median, sorted, rotate } from "./lib/stats.mjs";
+import { sequential } from "./lib/loops.mjs";
 
 const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const calls = Number(process.env.CALLS ?? 2000);
@@ -21,19 +21,8 @@ const redis = await startRedisServer();
 try {
   const c = await makeRedisContestants({ root: ROOT, url: server.url, secretKey: server.secretKey, redisUrl: redis.url });
   for (const [op, fns] of Object.entries({ get: c.get, merge: c.merge })) {
-    const samples = { builtin: [], redis: [] };
-    for (let i = 0; i < 200; i++) for (const fn of Object.values(fns)) await fn();
-    for (let r = 0; r < calls / block; r++) {
-      for (const k of rotate(Object.keys(fns), r)) {
-        for (let i = 0; i < block; i++) {
-          const t0 = performance.now();
-          await fns[k]();
-          samples[k].push(performance.now() - t0);
-        }
-      }
-    }
-    const m = Object.fromEntries(Object.entries(samples).map(([k, s]) => [k, median(sorted(Float64Array.from(s)))]));
-    for (const k of Object.keys(m)) console.log(`${op}\t${REDIS_NAMES[k]}\t${(m[k] * 1000).toFixed(0)} µs\t${(m[k] / m.builtin).toFixed(2)}×`);
+    const m = await sequential(fns, { warmup: 200, calls, block });
+    for (const k of Object.keys(m)) console.log(`${op}\t${REDIS_NAMES[k]}\t${(m[k].median * 1000).toFixed(0)} µs\t${(m[k].median / m.builtin.median).toFixed(2)}×`);
   }
   await c.close();
 } finally {

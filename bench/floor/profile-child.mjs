@@ -1,29 +1,27 @@
-// CPU profile for bench/floor.mjs, in a fresh process: V8's sampling profiler (as `node
-// --cpu-prof`, through node:inspector like bench/profile-child.mjs) around interleaved blocks of
-// sequential calls of the floor, the package's client (rateLimit: false) and plain fetch (with
-// and without AbortSignal.timeout). Self time per call by category; prints one JSON line.
-// Args in BENCH_FLOOR_PROF (JSON).
+// CPU profile for bench/floor.mjs, in a fresh process: lib/profile.mjs's interleaved profiled
+// blocks of sequential calls of the floor, the package's client (rateLimit: false) and plain fetch
+// (with and without AbortSignal.timeout), with the floor's wasm and JS glue as categories of their
+// own. Self time per call by category; prints one JSON line. Args in BENCH_FLOOR_PROF (JSON).
 import { Session } from "node:inspector/promises";
 import { pathToFileURL } from "node:url";
-import { makeContestants } from "../lib/contestants.mjs";
-import { GET_USER, MERGE_USERS } from "../lib/server.mjs";
-import { rotate } from "../lib/stats.mjs";
+import { makeContestants, poolMerge } from "../lib/contestants.mjs";
+import { PACKAGE_CATEGORIES, profileRounds } from "../lib/profile.mjs";
+import { GET_USER } from "../lib/server.mjs";
 
 const { url, secretKey, root, indexPath, floorPath, calls, rounds, warmup, intervalUs } = JSON.parse(process.env.BENCH_FLOOR_PROF);
 const c = await makeContestants({ root, indexPath, url, secretKey });
 const { createFloorClient } = await import(pathToFileURL(floorPath).href);
 const floor = createFloorClient({ secretKey, apiUrl: url });
-let n = 0;
+// The requests of bench/floor.mjs's back-to-back mode: GETs of one user, merges over the pool.
 const ops = {
   get: { floor: () => floor.get(GET_USER), ours: c.get.ours, fetchTimeout: c.getReference.fetchTimeout, fetch: c.get.fetch },
   merge: {
-    floor: () => floor.merge(MERGE_USERS[3], { lastSeen: n++, prefs: { theme: "dark", lang: "en" } }),
-    ours: c.merge.ours,
-    fetchTimeout: c.asUsers.merge.fetchTimeout,
-    fetch: c.merge.fetch,
+    floor: poolMerge((id, m) => floor.merge(id, m)),
+    ours: c.mergePool.ours,
+    fetchTimeout: c.mergePool.fetchTimeout,
+    fetch: c.mergePool.fetch,
   },
 };
-const names = Object.keys(ops.get);
 
 const session = new Session();
 session.connect();
@@ -54,41 +52,19 @@ const floorWasm = busiestWasm(await profiled(ops.get.floor, 300), [hostWasm]);
 const oursWasm = busiestWasm(await profiled(ops.get.ours, 300), [hostWasm, floorWasm]);
 if (!floorWasm || !oursWasm || floorWasm === oursWasm) throw new Error(`profile: wasm modules not told apart (${hostWasm}, ${floorWasm}, ${oursWasm})`);
 
-function category({ url, functionName }) {
-  if (functionName === "(idle)") return "idle";
-  if (functionName === "(garbage collector)") return "GC";
-  if (functionName === "(program)" || functionName === "(root)") return "V8/native (program)";
-  if (url.startsWith("wasm://")) return url === floorWasm ? "floor wasm" : url === oursWasm ? "package wasm" : "undici (llhttp wasm)";
-  if (url.includes("/bench/floor/out/")) return "floor JS glue";
-  if (url.includes("/dist/index.mjs")) return "package JS (dist/index.mjs)";
-  if (url.startsWith("node:internal/deps/undici")) return "undici (fetch) JS";
-  if (url.startsWith("node:")) return "Node internals JS";
-  if (url.includes("/bench/")) return "bench harness";
-  if (url === "") return "V8 builtins / runtime";
-  return "other JS";
-}
-
+const FLOOR_CATEGORIES = { wasm: "floor wasm", glue: "floor JS glue" };
+const floorCategory = ({ url: frameUrl }) => {
+  if (frameUrl === floorWasm) return FLOOR_CATEGORIES.wasm;
+  if (frameUrl.includes("/bench/floor/out/")) return FLOOR_CATEGORIES.glue;
+  return undefined;
+};
 const out = {};
 for (const [op, fns] of Object.entries(ops)) {
-  const acc = Object.fromEntries(names.map((x) => [x, { calls: 0, busyMs: 0, cats: {} }]));
-  for (let r = 0; r < rounds; r++) {
-    for (const name of rotate(names, r)) {
-      const count = Math.ceil(calls / rounds);
-      const profile = await profiled(fns[name], count);
-      const byId = new Map(profile.nodes.map((x) => [x.id, x.callFrame]));
-      const a = acc[name];
-      a.calls += count;
-      for (let i = 0; i < profile.samples.length; i++) {
-        const ms = (profile.timeDeltas[i + 1] ?? 0) / 1000;
-        const cat = category(byId.get(profile.samples[i]));
-        a.cats[cat] = (a.cats[cat] ?? 0) + ms;
-        if (cat !== "idle") a.busyMs += ms;
-      }
-    }
-  }
-  out[op] = acc;
+  out[op] = await profileRounds(session, fns, { calls, rounds, root, ourWasmUrls: new Set([oursWasm]), categories: [floorCategory] });
 }
 session.disconnect();
 out.wasmModules = { host: hostWasm, floor: floorWasm, ours: oursWasm };
+// The categories that are each library's own code (its wasm and its JS).
+out.own = { floor: Object.values(FLOOR_CATEGORIES), ours: Object.values(PACKAGE_CATEGORIES) };
 process.stdout.write(`${JSON.stringify(out)}\n`);
 process.exit(0);

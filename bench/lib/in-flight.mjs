@@ -1,6 +1,11 @@
 // Throughput: `conc` calls kept in flight together, contestants interleaved in rounds.
 import { median, rotate } from "./stats.mjs";
 
+/** The throughput phase of bench/run.mjs and bench/floor.mjs, so their figures compare. */
+export const THROUGHPUT = { conc: 256, warmup: 2_048, rounds: 4, calls: 4_096 };
+/** The same in --quick runs (a smoke test: one round). */
+export const THROUGHPUT_QUICK = { conc: 256, warmup: 256, rounds: 1, calls: 1_024 };
+
 /** Runs `fn` `total` times with `conc` calls in flight; the wall time and this process's CPU. */
 export async function inFlight(fn, total, conc) {
   let next = 0;

@@ -1,13 +1,26 @@
-// Summarises V8 CPU profiles (.cpuprofile): self time per function and per category, accumulated
-// over several profiles (one per interleaved round).
+// Profiles interleaved blocks of calls with V8's sampling profiler (the one behind `node
+// --cpu-prof`, through node:inspector) and summarises them: self time per function and per
+// category, accumulated over the blocks (one per contestant and round).
+import { rotate } from "./stats.mjs";
 
-function category(frame, { root, ourWasmUrls }) {
+/** The categories of the package's own code. */
+export const PACKAGE_CATEGORIES = { wasm: "clerk-metadata-wasm wasm code", js: "clerk-metadata-wasm JS (dist/index.mjs)" };
+
+/**
+ * A frame's category. `categories` are extra rules `(frame) => name | undefined`, tried before
+ * the built-in ones past idle, GC and program (e.g. another wasm module and its JS glue).
+ */
+function category(frame, { ourWasmUrls, categories }) {
   const { url, functionName } = frame;
   if (functionName === "(idle)") return "idle";
   if (functionName === "(garbage collector)") return "GC";
   if (functionName === "(program)" || functionName === "(root)") return "V8/native (program)";
-  if (url.startsWith("wasm://")) return ourWasmUrls.has(url) ? "clerk-metadata-wasm wasm code" : "undici (llhttp wasm)";
-  if (url.includes("/dist/index.mjs")) return "clerk-metadata-wasm JS (dist/index.mjs)";
+  for (const rule of categories) {
+    const name = rule(frame);
+    if (name) return name;
+  }
+  if (url.startsWith("wasm://")) return ourWasmUrls.has(url) ? PACKAGE_CATEGORIES.wasm : "undici (llhttp wasm)";
+  if (url.includes("/dist/index.mjs")) return PACKAGE_CATEGORIES.js;
   if (url.includes("@clerk/") || url.includes("/node_modules/")) return "@clerk/backend + deps JS";
   if (url.startsWith("node:internal/deps/undici")) return "undici (fetch) JS";
   if (url.startsWith("node:")) return "Node internals JS";
@@ -34,7 +47,7 @@ export function newAccumulator() {
 }
 
 /** Adds one profile's self times into `acc`. */
-export function accumulate(acc, profile, { root, ourWasmUrls = new Set() } = {}) {
+export function accumulate(acc, profile, { root, ourWasmUrls = new Set(), categories = [] } = {}) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map();
   const { samples, timeDeltas } = profile;
@@ -45,7 +58,7 @@ export function accumulate(acc, profile, { root, ourWasmUrls = new Set() } = {})
   }
   for (const [id, ms] of self) {
     const frame = byId.get(id).callFrame;
-    const cat = category(frame, { root, ourWasmUrls });
+    const cat = category(frame, { ourWasmUrls, categories });
     acc.cats.set(cat, (acc.cats.get(cat) ?? 0) + ms);
     if (cat === "idle") {
       acc.idleMs += ms;
@@ -68,4 +81,34 @@ export function finish(acc) {
     categories: [...acc.cats].map(([name, ms]) => ({ name, ms })).sort((a, b) => b.ms - a.ms),
     top: [...acc.fns.values()].sort((a, b) => b.ms - a.ms).slice(0, 25),
   };
+}
+
+/**
+ * Profiles `rounds` interleaved blocks of each contestant in `fns` (`calls` split evenly over the
+ * rounds, the first contestant rotating), through an inspector `session` with the profiler enabled.
+ * `onProfile(name, round, profile)` sees each raw profile.
+ * @returns per contestant: `finish`'s summary, calls, wall and CPU time (ms) of its blocks
+ */
+export async function profileRounds(session, fns, { calls, rounds, root, ourWasmUrls, categories, onProfile = () => {} }) {
+  const names = Object.keys(fns);
+  const per = Object.fromEntries(names.map((n) => [n, { acc: newAccumulator(), wallMs: 0, cpuMs: 0, calls: 0 }]));
+  const block = Math.ceil(calls / rounds);
+  for (let r = 0; r < rounds; r++) {
+    for (const name of rotate(names, r)) {
+      const fn = fns[name];
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      await session.post("Profiler.start");
+      for (let i = 0; i < block; i++) await fn();
+      const { profile } = await session.post("Profiler.stop");
+      const a = per[name];
+      a.wallMs += performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      a.cpuMs += (cpu.user + cpu.system) / 1000;
+      a.calls += block;
+      accumulate(a.acc, profile, { root, ourWasmUrls, categories });
+      onProfile(name, r, profile);
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, { ...finish(per[n].acc), calls: per[n].calls, wallMs: per[n].wallMs, cpuMs: per[n].cpuMs }]));
 }

@@ -2,6 +2,7 @@
 // process) and reads the one JSON line {url, secretKey} it prints once listening.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { rmSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { join } from "node:path";
 
@@ -62,5 +63,35 @@ export async function startServer(root, seedPath) {
       await exited;
       clearTimeout(t);
     },
+  };
+}
+
+/**
+ * Servers of `root`'s scripts/local-server.mjs seeded with seedUsers() (written into `tmp`, the
+ * run's scratch folder). `withServer(fn)` runs `fn(server)` against a fresh server (a fresh one
+ * per phase: its request log and state start empty) and stops it after. `close()` stops any still
+ * running and removes `tmp`; SIGINT and SIGTERM do the same, then exit.
+ */
+export function serverPool(root, tmp) {
+  const seedPath = join(tmp, "users.json");
+  writeFileSync(seedPath, JSON.stringify(seedUsers()));
+  const running = new Set();
+  const close = async () => {
+    for (const s of running) await s.stop().catch(() => {});
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => close().finally(() => process.exit(130)));
+  return {
+    async withServer(fn) {
+      const server = await startServer(root, seedPath);
+      running.add(server);
+      try {
+        return await fn(server);
+      } finally {
+        await server.stop();
+        running.delete(server);
+      }
+    },
+    close,
   };
 }
