@@ -54,6 +54,7 @@ import {
   convexPackage,
   convexVersion,
   run,
+  layOutModules,
 } from "./convex-bundler.mjs";
 import { runCalls } from "./run-actions.mjs";
 
@@ -290,15 +291,7 @@ for (const bundler of bundlers) {
 
     before(async () => {
       output = await bundler.bundle(project);
-      // Convex uploads modules by path; lay them out the same way, away from any node_modules so
-      // a package left unbundled could not be found.
-      out = realpathSync(mkdtempSync(join(tmpdir(), "convex-bundle-out-")));
-      writeFileSync(join(out, "package.json"), JSON.stringify({ type: "module" }));
-      for (const m of [...output.isolate.modules, ...output.node.modules]) {
-        assert.ok(!path.isAbsolute(m.path) && !m.path.split("/").includes(".."), `module path ${m.path}`);
-        mkdirSync(dirname(join(out, m.path)), { recursive: true });
-        writeFileSync(join(out, m.path), m.source);
-      }
+      out = layOutModules([...output.isolate.modules, ...output.node.modules], "convex-bundle-out-");
     });
 
     after(() => {

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path, { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -268,6 +268,23 @@ export function run(command, args, { cwd, env, input }) {
 // Checks of the output
 
 /** Non-relative import specifiers left in a module's source (what would need node_modules). */
+/**
+ * Writes bundled modules out as Convex uploads them, by path, into a fresh folder away from any
+ * node_modules (so a package left unbundled could not be found); `where(m)` is a module's path
+ * there. Returns the folder.
+ */
+export function layOutModules(modules, prefix, where = (m) => m.path) {
+  const out = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+  writeFileSync(join(out, "package.json"), JSON.stringify({ type: "module" }));
+  for (const m of modules) {
+    assert.ok(!path.isAbsolute(m.path) && !m.path.split("/").includes(".."), `module path ${m.path}`);
+    const file = join(out, where(m));
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, m.source);
+  }
+  return out;
+}
+
 export function bareImports(source) {
   const specifiers = [];
   for (const m of source.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)["']([^"']+)["']/g)) {

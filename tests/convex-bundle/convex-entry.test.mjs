@@ -62,6 +62,7 @@ import {
   bundleWithConvexOptions,
   convexDeployOffline,
   convexEsbuildOptions,
+  layOutModules,
 } from "./convex-bundler.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -282,16 +283,8 @@ for (const bundler of bundlers) {
 
     before(async () => {
       output = await bundler.bundle(project);
-      // Convex uploads modules by path; lay them out the same way, away from any node_modules so
-      // a package left unbundled could not be found.
-      out = realpathSync(mkdtempSync(join(tmpdir(), "convex-entry-out-")));
-      writeFileSync(join(out, "package.json"), JSON.stringify({ type: "module" }));
-      for (const m of [...output.isolate.modules, ...output.node.modules, output.schema]) {
-        assert.ok(!path.isAbsolute(m.path) && !m.path.split("/").includes(".."), `module path ${m.path}`);
-        const file = join(out, m.environment, m.path);
-        mkdirSync(dirname(file), { recursive: true });
-        writeFileSync(file, m.source);
-      }
+      // By environment: the two runtimes' bundles may hold modules of the same path.
+      out = layOutModules([...output.isolate.modules, ...output.node.modules, output.schema], "convex-entry-out-", (m) => join(m.environment, m.path));
     });
 
     after(() => {
