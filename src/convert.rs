@@ -199,10 +199,8 @@ struct Walker<'a> {
     max_bytes: usize,
 }
 
-fn prototype_of(value: &JsValue) -> JsValue {
-    Reflect::get_prototype_of(value)
-        .map(JsValue::from)
-        .unwrap_or(JsValue::NULL)
+fn prototype_of(value: &JsValue) -> Result<JsValue, JsValue> {
+    Reflect::get_prototype_of(value).map(JsValue::from)
 }
 
 enum Segment {
@@ -216,7 +214,7 @@ impl<'a> Walker<'a> {
             what,
             ancestors: Vec::new(),
             path: Vec::new(),
-            object_prototype: prototype_of(&Object::new()),
+            object_prototype: prototype_of(&Object::new()).unwrap_or(JsValue::NULL),
             date_prototype: OnceCell::new(),
             budget: max_bytes,
             max_bytes,
@@ -232,9 +230,7 @@ impl<'a> Walker<'a> {
     }
 
     fn prototype(&self, value: &JsValue) -> Result<JsValue, Error> {
-        Reflect::get_prototype_of(value)
-            .map(JsValue::from)
-            .map_err(|_| self.unreadable())
+        prototype_of(value).map_err(|_| self.unreadable())
     }
 
     /// A plain object: prototype `null`, or an `Object.prototype` — this realm's or another's
@@ -371,7 +367,7 @@ impl<'a> Walker<'a> {
     fn date_method(&self, name: &str) -> Option<Function> {
         let prototype = self
             .date_prototype
-            .get_or_init(|| prototype_of(&js_sys::Date::new_0()));
+            .get_or_init(|| prototype_of(&js_sys::Date::new_0()).unwrap_or(JsValue::NULL));
         Reflect::get(prototype, &JsValue::from_str(name))
             .ok()?
             .dyn_into()

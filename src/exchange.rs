@@ -19,7 +19,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal, RequestInit, RequestRedirect, Response};
 
 use crate::core::error::{number_text, Error, ErrorKind};
-use crate::core::response::{HttpResponse, MAX_RESPONSE_BYTES};
+use crate::core::response::HttpResponse;
 use crate::wait::{clear_timeout, set_timeout};
 
 #[wasm_bindgen]
@@ -40,6 +40,8 @@ pub struct Outgoing<'a> {
     pub method: &'a str,
     pub headers: &'a JsValue,
     pub body: Option<&'a str>,
+    /// A longer answer is cut off and refused.
+    pub max_response_bytes: usize,
 }
 
 /// Why an exchange ended without a complete answer.
@@ -283,7 +285,13 @@ pub async fn exchange(
             )
         })?;
     let response: Response = answer.unchecked_into();
-    read_response(&deadline, response, status as u16).await
+    read_response(
+        &deadline,
+        response,
+        status as u16,
+        outgoing.max_response_bytes,
+    )
+    .await
 }
 
 /// Status, the headers the core reads, and the body (bounded) of an answer.
@@ -291,6 +299,7 @@ async fn read_response(
     deadline: &Deadline,
     response: Response,
     status: u16,
+    limit: usize,
 ) -> Result<HttpResponse, Failure> {
     let headers = Reflect::get(&response, &"headers".into()).unwrap_or_default();
     let header = |name: &str| header(&headers, name);
@@ -316,9 +325,9 @@ async fn read_response(
         return Ok(head);
     }
     let length = header("content-length").and_then(|length| length.parse::<usize>().ok());
-    if let Some(length) = length.filter(|&length| length > MAX_RESPONSE_BYTES) {
+    if let Some(length) = length.filter(|&length| length > limit) {
         deadline.close();
-        return Err(too_large(status, length).into());
+        return Err(too_large(status, length, limit).into());
     }
     // A body of announced length cannot outgrow it (the host refuses a longer one), so it is
     // read in one piece; otherwise chunk by chunk, counting. An encoded body's length is that of
@@ -326,8 +335,8 @@ async fn read_response(
     let encoded =
         header("content-encoding").is_some_and(|coding| !coding.eq_ignore_ascii_case("identity"));
     let bytes = match length {
-        Some(_) if !encoded => read_whole(deadline, &response, status).await?,
-        _ => read_body(deadline, &response, status).await?,
+        Some(_) if !encoded => read_whole(deadline, &response, status, limit).await?,
+        _ => read_body(deadline, &response, status, limit).await?,
     };
     deadline.in_flight.set(false);
     head.body = String::from_utf8(bytes).map_err(|_| {
@@ -366,14 +375,15 @@ async fn read_whole(
     deadline: &Deadline,
     response: &Response,
     status: u16,
+    limit: usize,
 ) -> Result<Vec<u8>, Failure> {
     if !Reflect::get(response, &"arrayBuffer".into()).is_ok_and(|read| read.is_function()) {
-        return read_body(deadline, response, status).await;
+        return read_body(deadline, response, status, limit).await;
     }
     let buffer = deadline.settle(response.array_buffer()).await?;
     let bytes = Uint8Array::new(&buffer);
-    if bytes.length() as usize > MAX_RESPONSE_BYTES {
-        return Err(too_large(status, bytes.length() as usize).into());
+    if bytes.length() as usize > limit {
+        return Err(too_large(status, bytes.length() as usize, limit).into());
     }
     Ok(bytes.to_vec())
 }
@@ -384,6 +394,7 @@ async fn read_body(
     deadline: &Deadline,
     response: &Response,
     status: u16,
+    limit: usize,
 ) -> Result<Vec<u8>, Failure> {
     let stream = Reflect::get(response, &"body".into()).unwrap_or_default();
     // Called through `Reflect` with every throw caught: the stream may come from an injected
@@ -395,7 +406,7 @@ async fn read_body(
             .and_then(|method| method.dyn_into::<Function>().ok())
     };
     let Some(get_reader) = method(&stream, "getReader") else {
-        return read_text(deadline, response, status).await;
+        return read_text(deadline, response, status, limit).await;
     };
     let reader = get_reader
         .call0(&stream)
@@ -418,9 +429,9 @@ async fn read_body(
             .filter(ArrayBuffer::is_view)
             .map(JsCast::unchecked_into::<Uint8Array>)
             .ok_or_else(|| Error::new(ErrorKind::Network, "the response body is not bytes"))?;
-        if body.len() + bytes.length() as usize > MAX_RESPONSE_BYTES {
+        if body.len() + bytes.length() as usize > limit {
             deadline.close();
-            return Err(too_large(status, body.len() + bytes.length() as usize).into());
+            return Err(too_large(status, body.len() + bytes.length() as usize, limit).into());
         }
         let start = body.len();
         body.resize(start + bytes.length() as usize, 0);
@@ -432,6 +443,7 @@ async fn read_text(
     deadline: &Deadline,
     response: &Response,
     status: u16,
+    limit: usize,
 ) -> Result<Vec<u8>, Failure> {
     if !Reflect::get(response, &"text".into()).is_ok_and(|text| text.is_function()) {
         return Ok(Vec::new());
@@ -440,17 +452,17 @@ async fn read_text(
     let text = text
         .as_string()
         .ok_or_else(|| Error::new(ErrorKind::Network, "the response body could not be read"))?;
-    if text.len() > MAX_RESPONSE_BYTES {
-        return Err(too_large(status, text.len()).into());
+    if text.len() > limit {
+        return Err(too_large(status, text.len(), limit).into());
     }
     Ok(text.into_bytes())
 }
 
-fn too_large(status: u16, bytes: usize) -> Error {
+fn too_large(status: u16, bytes: usize, limit: usize) -> Error {
     let mut error = Error::new(
         ErrorKind::InvalidResponse,
         format!(
-            "unexpected response from Clerk (HTTP {status}): the body is at least {bytes} bytes, over the {MAX_RESPONSE_BYTES}-byte limit"
+            "unexpected response from Clerk (HTTP {status}): the body is at least {bytes} bytes, over the {limit}-byte limit"
         ),
     );
     error.status = Some(status);

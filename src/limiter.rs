@@ -234,9 +234,8 @@ pub fn release_host_at(release: Option<Function>, at: f64) {
 /// A host slot the caller no longer wants: released when (and if) it is granted.
 fn release_when_granted(pending: &Promise, error: Error) -> Error {
     let release = Closure::once_into_js(|granted: JsValue| {
-        if let Ok(release) = granted.dyn_into::<Function>() {
-            let _ = release.call0(&JsValue::UNDEFINED);
-        }
+        let release = granted.dyn_into::<Function>().ok();
+        wasm_bindgen_futures::spawn_local(release_host(release, f64::INFINITY));
     });
     when_settled(pending, &release);
     error

@@ -101,6 +101,7 @@ impl Transport {
             method: plan.method.as_str(),
             headers: &headers,
             body: plan.body.as_deref(),
+            max_response_bytes: plan.max_response_bytes,
         };
         let mut attempts = 0u32;
         loop {

@@ -115,6 +115,11 @@ impl Lanes {
         Ok(turn)
     }
 
+    /// When a write of unknown outcome abandoned at `since` can no longer land.
+    pub fn settled_after(&self, since: f64) -> f64 {
+        since + self.settle_ms
+    }
+
     /// Whether an earlier write to this user may still land.
     pub fn is_settling(&self, user_id: &str) -> bool {
         self.users
@@ -127,7 +132,7 @@ impl Lanes {
         let mut users = self.users.borrow_mut();
         if let Some(lane) = users.get_mut(&turn.user_id) {
             if let Some(since) = turn.unknown_since {
-                lane.settle_until = lane.settle_until.max(since + self.settle_ms);
+                lane.settle_until = lane.settle_until.max(self.settled_after(since));
             }
             lane.queued = lane.queued.saturating_sub(1);
         }
@@ -261,7 +266,7 @@ impl Client {
             Err(Failed {
                 unknown_since: Some(since),
                 ..
-            }) => release_host_at(lock, since + self.lanes.settle_ms),
+            }) => release_host_at(lock, self.lanes.settled_after(*since)),
             _ => release_host(lock, call.deadline_at).await,
         }
         outcome

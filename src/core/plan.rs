@@ -4,6 +4,7 @@
 //! members are `public_metadata`, `private_metadata` and `unsafe_metadata`, each an object.
 
 use super::error::Error;
+use super::response::MAX_RESPONSE_BYTES;
 use serde_json::Value;
 
 use super::validate;
@@ -41,6 +42,8 @@ pub struct RequestPlan {
     pub body: Option<String>,
     /// The validated user id, for the per-user rate limit.
     pub user_id: String,
+    /// The longest answer read: a longer one is cut off and refused.
+    pub max_response_bytes: usize,
 }
 
 /// `GET /v1/users/{id}`: the whole user, from which one metadata field is read.
@@ -51,11 +54,16 @@ pub fn get_user(user_id: &str) -> Result<RequestPlan, Error> {
         path: format!("/v1/users/{user_id}"),
         body: None,
         user_id: user_id.to_owned(),
+        max_response_bytes: MAX_RESPONSE_BYTES,
     })
 }
 
 /// Most users one page of `GET /v1/users` may ask for (the spec's `limit` maximum).
 pub const MAX_LIST_LIMIT: u32 = 500;
+
+/// Room for one user of a listed page: three metadata fields at Clerk's 8 KB each, and the
+/// user's addresses, accounts and the rest (a page of 500 may read up to 32 MB).
+const MAX_LISTED_USER_BYTES: usize = 64 * 1024;
 
 /// `GET /v1/users?limit=…&order_by=created_at[&starting_after=…]`: one page of Clerk's user
 /// list, oldest first, after the user `starting_after` (the spec's cursor pagination: a page
@@ -80,6 +88,8 @@ pub fn list_users(limit: u32, starting_after: Option<&str>) -> Result<RequestPla
         path,
         body: None,
         user_id: String::new(),
+        // Each listed user may carry its three metadata fields at Clerk's size limit and more.
+        max_response_bytes: MAX_RESPONSE_BYTES.max(limit as usize * MAX_LISTED_USER_BYTES),
     })
 }
 
@@ -128,12 +138,23 @@ pub fn metadata_write(
         path: format!("/v1/users/{user_id}/metadata"),
         body: Some(body),
         user_id: user_id.to_owned(),
+        max_response_bytes: MAX_RESPONSE_BYTES,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listed_page_may_be_as_long_as_its_users_can_be() {
+        let one = get_user("user_1").unwrap().max_response_bytes;
+        assert_eq!(list_users(1, None).unwrap().max_response_bytes, one);
+        assert_eq!(
+            list_users(500, None).unwrap().max_response_bytes,
+            500 * MAX_LISTED_USER_BYTES
+        );
+    }
     use crate::core::test_support::object;
     use serde_json::json;
 

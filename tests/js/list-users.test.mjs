@@ -51,3 +51,19 @@ test("Clerk's error and an answer that is not a list of users fail with their co
     assertClerkError(await rejection(c.listUsers()), { code: "invalid_response", message: /not a JSON array of users/ });
   });
 });
+
+test("a page larger than one user's answer may be is read whole (its limit scales with the page)", async () => {
+  const big = (i, field) => ({ [field]: `${i}`.padEnd(7_000, "x") });
+  const heavy = Object.fromEntries(
+    Array.from({ length: 60 }, (_, i) => [
+      `user_${i}`,
+      { public_metadata: big(i, "a"), private_metadata: big(i, "b"), unsafe_metadata: big(i, "c") },
+    ]),
+  );
+  await withServer({ users: heavy, userWriteLimit: false }, async (s) => {
+    const page = await clientFor(s).listUsers({ limit: 60 });
+    assert.equal(page.length, 60);
+    assert.ok(JSON.stringify(page).length > 1024 * 1024, "the page is over the 1 MiB a single user's answer may be");
+    assert.equal(page.find((u) => u.id === "user_7").public_metadata.a, "7".padEnd(7_000, "x"));
+  });
+});
