@@ -93,13 +93,14 @@ export function convexLimiter(
       const instanceSlot = { key: instance.key, config: bucketFor(instance.window, "instance") };
       const userSlot = { key: userId, config: userBucket };
       for (;;) {
-        // Look first (a query), so that a slot is taken only when the other is likely free too.
-        const free = await limiter.check(ctx, INSTANCE, instanceSlot);
-        if (!free.ok) {
-          await sleep(free.retryAfter, signal);
-          continue;
-        }
         if (write) {
+          // Look first (a query), so that the user's slot is spent only when the instance's is
+          // likely free too. A read takes one slot, so it goes straight to taking it.
+          const free = await limiter.check(ctx, INSTANCE, instanceSlot);
+          if (!free.ok) {
+            await sleep(free.retryAfter, signal);
+            continue;
+          }
           const user = await limiter.limit(ctx, USER_WRITES, userSlot);
           if (!user.ok) {
             await sleep(user.retryAfter, signal);

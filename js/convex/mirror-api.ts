@@ -18,7 +18,7 @@ import { v } from "convex/values";
 import type { ClerkActionCtx, WorkpoolComponent } from "../convex.js";
 import { createClerkMetadataClient } from "../index.js";
 import type { ClerkMetadataClient, ClerkUserObject, MetadataKey, MetadataOf } from "../index.js";
-import { BACKFILLS, applyDeletion, applyState, firstDelivery, hasKey, mirrorTables, readField, readKey, rowOf, stateOf, vUserState } from "./mirror.js";
+import { BACKFILLS, applyDeletion, applyState, checkUserId, firstDelivery, hasKey, mirrorTables, readField, readKey, rowOf, stateOf, vUserState } from "./mirror.js";
 import type { UserState } from "./mirror.js";
 import { handleWebhook } from "./webhook.js";
 import { applyPage, backfillFinished, backfillRow } from "./backfill.js";
@@ -89,10 +89,11 @@ export async function getUserUnsafeMetadata<T extends object = MetadataOf<UserUn
 
 /** The mirrored user with its `updatedAt` (how fresh it is), or `null` for an unknown or deleted user. */
 export async function getMirroredUser(ctx: ClerkReaderCtx, userId: string): Promise<ClerkMirroredUser | null> {
-  const publicMetadata = await readField(dbOf(ctx), userId, "publicMetadata");
-  const row = publicMetadata === null ? null : await rowOf(dbOf(ctx), userId);
-  if (row === null || publicMetadata === null) return null;
-  const user: ClerkMirroredUser = { userId, updatedAt: row.updatedAt, publicMetadata: publicMetadata as MetadataOf<UserPublicMetadata> };
+  checkUserId(userId);
+  const row = await rowOf(dbOf(ctx), userId);
+  if (row === null || row.deleted || row.publicMetadata === undefined) return null;
+  const publicMetadata = JSON.parse(row.publicMetadata) as MetadataOf<UserPublicMetadata>;
+  const user: ClerkMirroredUser = { userId, updatedAt: row.updatedAt, publicMetadata };
   if (row.privateMetadata !== undefined) user.privateMetadata = JSON.parse(row.privateMetadata) as MetadataOf<UserPrivateMetadata>;
   if (row.unsafeMetadata !== undefined) user.unsafeMetadata = JSON.parse(row.unsafeMetadata) as MetadataOf<UserUnsafeMetadata>;
   return user;

@@ -141,7 +141,7 @@ export async function firstDelivery(db: Writer, svixId: string, now: number, ret
 // Readers
 // ---------------------------------------------------------------------------------------------
 
-function checkUserId(userId: unknown): asserts userId is string {
+export function checkUserId(userId: unknown): asserts userId is string {
   if (typeof userId !== "string" || userId.length === 0) {
     throw new TypeError(`userId must be a non-empty string, got ${userId === "" ? "an empty string" : typeof userId}`);
   }
