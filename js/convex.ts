@@ -89,7 +89,7 @@ export interface ClerkConvexOptions {
   /**
    * The windows to keep, shared by every action. Defaults: Clerk's 10 writes / 10 s per user, and
    * 100 (`sk_test_`) or 1000 (`sk_live_`) requests / 10 s per instance. Each is kept with a token
-   * bucket of 90 % of the window and a burst of 5 %, so a window never sees more than 95 % of it.
+   * bucket of 90 % of the window and a burst of 5 %, so a window never sees 95 % of it (94 of 100).
    */
   limits?: { userWrites?: RateLimitWindow | undefined; instance?: RateLimitWindow | undefined } | undefined;
   /** How long an exact set may hold its user across actions before the hold lapses (default 75 000 ms). */

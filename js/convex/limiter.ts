@@ -3,10 +3,10 @@
  *
  * The component's limiters are token buckets, which remember a level, not each request. Clerk
  * (and the local test server) count requests in a sliding window, and a bucket of rate r and
- * capacity c can let c + r requests into one window. So a window of N requests becomes a bucket
- * of 90 % of N per window with a burst of 5 % (at least 1): at most 95 % of N in any window, and
- * the rest is room for requests that arrive up to about half a second apart from when they were
- * sent (a whole second for a user's 10 writes). Clerk's own 429s are still retried.
+ * capacity c can let c + r − 1 requests into one window. So a window of N requests becomes a
+ * bucket of 90 % of N per window with a burst of 5 % (at least 1): under 95 % of N in any window
+ * (94 of 100), and the rest is room for requests that arrive up to about half a second apart
+ * from when they were sent (a whole second for a user's 10 writes). Clerk's own 429s are still retried.
  */
 import { RateLimiter } from "@convex-dev/rate-limiter";
 import type { RateLimitConfig } from "@convex-dev/rate-limiter";

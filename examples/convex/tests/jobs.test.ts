@@ -1,12 +1,8 @@
 // Bulk jobs of clerk-metadata-wasm/convex on @convex-dev/workpool, through convex-test, against
 // the local Clerk-compatible server: per-item results, progress, injected failures, cancelling.
-import { convexTest } from "convex-test";
 import { describe, expect, test } from "vitest";
-import rateLimiterTest from "@convex-dev/rate-limiter/test";
-import workpoolTest from "@convex-dev/workpool/test";
 import { api, internal } from "../convex/_generated/api";
-import schema from "../convex/schema";
-import { busiestWindow, modules, useLocalClerk } from "./setup";
+import { busiestWindow, newConvex, useLocalClerk } from "./setup";
 
 // Clerk's production instance limit on both sides (the local server's key is an sk_test_ one, so
 // the example's ClerkConvex is told through this variable; an app leaves it unset and gets 100 or
@@ -14,13 +10,6 @@ import { busiestWindow, modules, useLocalClerk } from "./setup";
 process.env.CLERK_INSTANCE_LIMIT = "1000";
 const clerk = useLocalClerk({}, { instanceLimit: { requests: 1000, windowMs: 10_000 } });
 
-
-function setup() {
-  const t = convexTest(schema, modules);
-  rateLimiterTest.register(t, "clerkRateLimiter");
-  workpoolTest.register(t, "clerkWorkpool");
-  return t;
-}
 
 type Progress = { status: string; total: number; done: number; failed: number };
 
@@ -41,7 +30,7 @@ describe("bulk jobs (@convex-dev/workpool)", () => {
   test(
     "a 2,000-user backfill completes with per-item results, injected failures included, and its progress moves from 0 to 2,000",
     async () => {
-      const t = setup();
+      const t = newConvex();
       const userIds = ids(2000);
       for (const id of userIds.slice(0, 1990)) clerk.server.createUser(id, { public_metadata: { since: 2024 } });
       // Ten users do not exist (404), and three 503s are retried by the package's own rules.
@@ -72,7 +61,7 @@ describe("bulk jobs (@convex-dev/workpool)", () => {
   test(
     "cancelling a job stops it: batches not yet started send nothing, and the job says canceled",
     async () => {
-      const t = setup();
+      const t = newConvex();
       const userIds = ids(400, "user_cancel_");
       for (const id of userIds) clerk.server.createUser(id, {});
       // Slow answers keep most batches waiting when the cancel lands.
@@ -96,7 +85,7 @@ describe("bulk jobs (@convex-dev/workpool)", () => {
   test(
     "a batch run again (as the workpool retries an action that died) sends nothing for items already recorded",
     async () => {
-      const t = setup();
+      const t = newConvex();
       const userIds = ids(50, "user_again_");
       for (const id of userIds) clerk.server.createUser(id, {});
       const jobId = await t.mutation(api.scale.backfillRole, { userIds, role: "admin" });
@@ -112,7 +101,7 @@ describe("bulk jobs (@convex-dev/workpool)", () => {
   );
 
   test("bad input is refused before anything is queued", async () => {
-    const t = setup();
+    const t = newConvex();
     await expect(t.mutation(api.scale.backfillRole, { userIds: ["user_1", ""], role: "admin" })).rejects.toThrow(/userIds\[1\] must be a non-empty string/);
     await expect(t.mutation(api.scale.backfillRole, { userIds: ids(4001), role: "admin" })).rejects.toThrow(/at most 4000 user ids per call/);
     await expect(t.query(api.scale.backfillProgress, { jobId: "not-a-job" })).rejects.toThrow(/no Clerk metadata job "not-a-job"/);

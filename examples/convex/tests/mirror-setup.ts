@@ -3,24 +3,16 @@
  * and a local Clerk server whose signed webhooks go to the app's HTTP endpoint as convex-test
  * serves it (`t.fetch`: convex-test runs the http router in-process, it does not listen on a port).
  */
-import { convexTest } from "convex-test";
 import { afterAll, beforeAll, beforeEach } from "vitest";
-import rateLimiter from "@convex-dev/rate-limiter/test";
-import workpool from "@convex-dev/workpool/test";
 import { createClerkMetadataClient } from "clerk-metadata-wasm";
 import { newWebhookSecret, startLocalClerkServer } from "clerk-metadata-wasm/testing";
 import type { LocalClerkServer, LocalUserSeed } from "clerk-metadata-wasm/testing";
-import schema from "../convex/schema";
-import { modules } from "./setup";
+import { newConvex } from "./setup";
+
+export { newConvex };
 
 export const WEBHOOK_PATH = "/clerk-users-webhook";
 
-export function newConvex() {
-  const t = convexTest(schema, modules);
-  rateLimiter.register(t, "clerkRateLimiter");
-  workpool.register(t, "clerkWorkpool");
-  return t;
-}
 export type TestConvex = ReturnType<typeof newConvex>;
 
 /** Hands one signed request from the local server to the app's endpoint, as Svix would POST it. */

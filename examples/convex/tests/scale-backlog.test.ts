@@ -1,12 +1,8 @@
 // The shared limits when the instance limit is the bottleneck: a hot user's writes must not
 // bunch up behind the instance queue and pass Clerk's per-user limit.
-import { convexTest } from "convex-test";
 import { expect, test } from "vitest";
-import rateLimiterTest from "@convex-dev/rate-limiter/test";
-import workpoolTest from "@convex-dev/workpool/test";
 import { api } from "../convex/_generated/api";
-import schema from "../convex/schema";
-import { busiestWindow, modules, useLocalClerk } from "./setup";
+import { busiestWindow, newConvex, useLocalClerk } from "./setup";
 
 // A tight instance window on both sides (the example's ClerkConvex reads this variable).
 process.env.CLERK_INSTANCE_LIMIT = "20";
@@ -20,9 +16,7 @@ const clerk = useLocalClerk(
 test(
   "12 writes to one user and 12 to others behind a 20-per-10-s instance limit: neither limit is passed, no 429, nothing lost",
   async () => {
-    const t = convexTest(schema, modules);
-    rateLimiterTest.register(t, "clerkRateLimiter");
-    workpoolTest.register(t, "clerkWorkpool");
+    const t = newConvex();
     await Promise.all([
       ...Array.from({ length: 12 }, (_, i) => t.action(api.scale.grantPermission, { userId: "user_hot", permission: `p${i}` })),
       ...others.map((userId) => t.action(api.scale.grantPermission, { userId, permission: "read" })),

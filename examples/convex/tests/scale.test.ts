@@ -1,38 +1,17 @@
 // clerk-metadata-wasm/convex at scale, through convex-test with both components registered, against
 // the local Clerk-compatible server: Clerk's limits shared by concurrent actions, and bulk jobs.
-import { convexTest } from "convex-test";
 import { createClerkMetadataClient } from "clerk-metadata-wasm";
 import { describe, expect, test } from "vitest";
-import rateLimiterTest from "@convex-dev/rate-limiter/test";
-import workpoolTest from "@convex-dev/workpool/test";
 import { api } from "../convex/_generated/api";
-import schema from "../convex/schema";
-import { busiestWindow, modules, useLocalClerk } from "./setup";
+import { busiestWindow, newConvex, useLocalClerk } from "./setup";
 
 const clerk = useLocalClerk({ user_hot: { public_metadata: { plan: "pro" } }, user_prefs: {} });
-
-function setup() {
-  const t = convexTest(schema, modules);
-  rateLimiterTest.register(t, "clerkRateLimiter");
-  workpoolTest.register(t, "clerkWorkpool");
-  return t;
-}
-
-
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, ms: number): Promise<T> {
-  const stop = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > stop) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe("Clerk's limits shared across actions (@convex-dev/rate-limiter)", () => {
   test(
     "20 concurrent actions writing to one user: at most 10 writes arrive in any 10 s, no 429, nothing lost",
     async () => {
-      const t = setup();
+      const t = newConvex();
       await Promise.all(
         Array.from({ length: 20 }, (_, i) => t.action(api.scale.grantPermission, { userId: "user_hot", permission: `p${i}` })),
       );
@@ -50,7 +29,7 @@ describe("Clerk's limits shared across actions (@convex-dev/rate-limiter)", () =
   test(
     "exact sets from concurrent actions hold the user: the result is exactly one of the values set",
     async () => {
-      const t = setup();
+      const t = newConvex();
       // Slow reads widen the window between an exact set's read and its patch.
       clerk.server.injectFault({ fault: { kind: "delay", ms: 150 }, method: "GET", times: 6 });
       const values = Array.from({ length: 6 }, (_, i) => ({ [`k${i}`]: String(i) }));

@@ -2,12 +2,24 @@
  * Shared by the tests: the Convex modules for convex-test, and the local Clerk-compatible server
  * (from clerk-metadata-wasm/testing) that the actions reach through CLERK_API_URL.
  */
+import { convexTest } from "convex-test";
 import { afterAll, beforeAll, beforeEach } from "vitest";
+import rateLimiter from "@convex-dev/rate-limiter/test";
+import workpool from "@convex-dev/workpool/test";
 import { LOCAL_SECRET_KEY, startLocalClerkServer } from "clerk-metadata-wasm/testing";
 import type { LocalClerkServer, LocalClerkServerOptions, LocalUserSeed } from "clerk-metadata-wasm/testing";
+import schema from "../convex/schema";
 
 /** Every module of convex/ (the .d.ts augmentation aside), keyed as convex-test expects. */
 export const modules = import.meta.glob(["../convex/**/*.*s", "!../convex/**/*.d.ts"]);
+
+/** A convex-test backend of the app, with both components the app registers. */
+export function newConvex() {
+  const t = convexTest(schema, modules);
+  rateLimiter.register(t, "clerkRateLimiter");
+  workpool.register(t, "clerkWorkpool");
+  return t;
+}
 
 /**
  * Starts the server before the file's tests and points the package at it through the same
