@@ -196,25 +196,16 @@ impl WasmClient {
             "public",
             &options,
             |client, _, call| {
-                let limit = limit
-                    .as_f64()
-                    .filter(|limit| {
-                        limit.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(limit)
-                    })
-                    .ok_or_else(|| {
-                        Error::invalid_argument(format!(
-                            "limit must be an integer from 1 to {}",
-                            plan::MAX_LIST_LIMIT
-                        ))
-                    })?;
                 let cursor = if starting_after.is_undefined() || starting_after.is_null() {
                     None
                 } else {
-                    Some(starting_after.as_string().ok_or_else(|| {
-                        Error::invalid_argument("startingAfter must be a user id string")
-                    })?)
+                    Some(convert::string(
+                        &starting_after,
+                        "startingAfter",
+                        MAX_USER_ID_LEN,
+                    )?)
                 };
-                let plan = plan::list_users(limit as u32, cursor.as_deref())?;
+                let plan = plan::list_users(limit.as_f64(), cursor.as_deref())?;
                 Ok(async move {
                     let answer = client
                         .transport

@@ -20,19 +20,19 @@ pub enum Operation {
 }
 
 impl Operation {
-    /// The words that follow "Failed to" in a message.
-    pub fn verb(self) -> &'static str {
+    /// What failed, as a message says it after "Failed to".
+    pub fn action(self) -> &'static str {
         match self {
-            Operation::Update => "update",
-            Operation::Get => "get",
-            Operation::Merge => "merge",
-            Operation::RemoveKeys => "remove keys from",
-            Operation::SetKey => "set key in",
-            Operation::SetKeys => "set keys in",
-            Operation::GetKey => "get key from",
-            Operation::HasKey => "check key in",
-            Operation::Clear => "clear",
-            Operation::ListUsers => "list users and their",
+            Operation::Update => "update user metadata",
+            Operation::Get => "get user metadata",
+            Operation::Merge => "merge user metadata",
+            Operation::RemoveKeys => "remove keys from user metadata",
+            Operation::SetKey => "set key in user metadata",
+            Operation::SetKeys => "set keys in user metadata",
+            Operation::GetKey => "get key from user metadata",
+            Operation::HasKey => "check key in user metadata",
+            Operation::Clear => "clear user metadata",
+            Operation::ListUsers => "list users",
         }
     }
 
@@ -154,11 +154,7 @@ impl Error {
 
     /// The full message for an operation, e.g. `Failed to update user metadata: User not found`.
     pub fn message(&self, operation: Operation) -> String {
-        let mut message = format!(
-            "Failed to {} user metadata: {}",
-            operation.verb(),
-            self.reason
-        );
+        let mut message = format!("Failed to {}: {}", operation.action(), self.reason);
         if self.attempts > 1 {
             message.push_str(&format!(" (after {} attempts)", self.attempts));
         }

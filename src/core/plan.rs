@@ -3,7 +3,7 @@
 //! Bodies follow `UpdateUserMetadata` in Clerk's OpenAPI (2026-05-12): an object whose only
 //! members are `public_metadata`, `private_metadata` and `unsafe_metadata`, each an object.
 
-use super::error::Error;
+use super::error::{number_text, Error};
 use super::response::MAX_RESPONSE_BYTES;
 use serde_json::Value;
 
@@ -68,18 +68,21 @@ const MAX_LISTED_USER_BYTES: usize = 64 * 1024;
 /// `GET /v1/users?limit=…&order_by=created_at[&starting_after=…]`: one page of Clerk's user
 /// list, oldest first, after the user `starting_after` (the spec's cursor pagination: a page
 /// costs the same however deep). The plan's user id is empty: a read takes no per-user slot.
-pub fn list_users(limit: u32, starting_after: Option<&str>) -> Result<RequestPlan, Error> {
-    if !(1..=MAX_LIST_LIMIT).contains(&limit) {
-        return Err(Error::invalid_argument(format!(
-            "limit must be an integer from 1 to {MAX_LIST_LIMIT}, got {limit}"
-        )));
-    }
+/// `limit` is `None` when it was not a number.
+pub fn list_users(limit: Option<f64>, starting_after: Option<&str>) -> Result<RequestPlan, Error> {
+    let limit = match limit {
+        Some(n) if n.fract() == 0.0 && (1.0..=f64::from(MAX_LIST_LIMIT)).contains(&n) => n as u32,
+        _ => {
+            return Err(Error::invalid_argument(format!(
+                "limit must be an integer from 1 to {MAX_LIST_LIMIT}, got {}",
+                limit.map_or_else(|| "something else".to_owned(), number_text)
+            )))
+        }
+    };
     let mut path = format!("/v1/users?limit={limit}&order_by=created_at");
     if let Some(cursor) = starting_after {
         // A validated id is letters, digits, '_' and '-': nothing to escape in a query.
-        let cursor = validate::user_id(cursor).map_err(|error| {
-            Error::invalid_argument(error.reason.replacen("userId", "startingAfter", 1))
-        })?;
+        let cursor = validate::user_id_as(cursor, "startingAfter")?;
         path.push_str("&starting_after=");
         path.push_str(cursor);
     }
@@ -149,9 +152,9 @@ mod tests {
     #[test]
     fn a_listed_page_may_be_as_long_as_its_users_can_be() {
         let one = get_user("user_1").unwrap().max_response_bytes;
-        assert_eq!(list_users(1, None).unwrap().max_response_bytes, one);
+        assert_eq!(list_users(Some(1.0), None).unwrap().max_response_bytes, one);
         assert_eq!(
-            list_users(500, None).unwrap().max_response_bytes,
+            list_users(Some(500.0), None).unwrap().max_response_bytes,
             500 * MAX_LISTED_USER_BYTES
         );
     }
@@ -160,22 +163,24 @@ mod tests {
 
     #[test]
     fn list_conforms_to_get_user_list() {
-        let first = list_users(100, None).unwrap();
+        let first = list_users(Some(100.0), None).unwrap();
         assert_eq!(first.method, Method::Get);
         assert_eq!(first.path, "/v1/users?limit=100&order_by=created_at");
         assert_eq!(first.user_id, "");
-        let next = list_users(500, Some("user_9")).unwrap();
+        let next = list_users(Some(500.0), Some("user_9")).unwrap();
         assert_eq!(
             next.path,
             "/v1/users?limit=500&order_by=created_at&starting_after=user_9"
         );
-        for limit in [0, 501] {
+        for limit in [Some(0.0), Some(501.0), Some(2.5), Some(f64::NAN), None] {
             let error = list_users(limit, None).unwrap_err();
             assert!(error.reason.contains("from 1 to 500"), "{}", error.reason);
         }
-        let error = list_users(10, Some("user_1&limit=9")).unwrap_err();
+        let error = list_users(Some(10.0), Some("user_1&limit=9")).unwrap_err();
         assert!(
-            error.reason.starts_with("startingAfter "),
+            error
+                .reason
+                .starts_with("startingAfter \"user_1&limit=9\" contains \"&\""),
             "{}",
             error.reason
         );

@@ -14,12 +14,19 @@ pub const DEFAULT_MAX_METADATA_BYTES: usize = 8192;
 /// An allow-list rather than escaping: `/`, `?`, `#`, `%`, `.` and control characters could
 /// change the request path or query, and no Clerk id contains them.
 pub fn user_id(id: &str) -> Result<&str, Error> {
+    user_id_as(id, "userId")
+}
+
+/// A user id given under another name (`what`), such as a page's `startingAfter` cursor.
+pub fn user_id_as<'a>(id: &'a str, what: &str) -> Result<&'a str, Error> {
     if id.is_empty() {
-        return Err(Error::invalid_argument("userId must be a non-empty string"));
+        return Err(Error::invalid_argument(format!(
+            "{what} must be a non-empty string"
+        )));
     }
     if id.len() > MAX_USER_ID_LEN {
         return Err(Error::invalid_argument(format!(
-            "userId is {} characters long; the limit is {MAX_USER_ID_LEN}",
+            "{what} is {} characters long; the limit is {MAX_USER_ID_LEN}",
             id.chars().count()
         )));
     }
@@ -28,7 +35,7 @@ pub fn user_id(id: &str) -> Result<&str, Error> {
         .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
     {
         return Err(Error::invalid_argument(format!(
-            "userId {} contains {}; only letters, digits, '_' and '-' are allowed (Clerk ids look like user_2xhFjEI5X2qWRvtV13BzSj8H6Dk)",
+            "{what} {} contains {}; only letters, digits, '_' and '-' are allowed (Clerk ids look like user_2xhFjEI5X2qWRvtV13BzSj8H6Dk)",
             printable(id),
             describe_char(bad)
         )));
